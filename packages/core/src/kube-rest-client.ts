@@ -1,0 +1,220 @@
+import { Agent, request as httpsRequest, type RequestOptions } from 'node:https';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { createInterface } from 'node:readline';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { Counter, type Registry } from 'prom-client';
+import { ErrorCodes, VkError } from './errors.ts';
+import { TokenBucket } from './token-bucket.ts';
+
+/**
+ * A thin JSON client for the Kubernetes REST API. @kubernetes/client-node
+ * loads the kubeconfig and supplies credentials and the typed models; this
+ * client sends the requests, because every service here needs what the
+ * generated client lacks: client-side QPS/burst limits, per-verb request
+ * metrics, precise patch types and preconditions, and a watch loop that hands
+ * back raw events (no per-event re-serialisation on the hot path).
+ */
+
+export const PatchType = {
+  Merge: 'application/merge-patch+json',
+  StrategicMerge: 'application/strategic-merge-patch+json',
+  Json: 'application/json-patch+json',
+} as const;
+export type PatchType = (typeof PatchType)[keyof typeof PatchType];
+
+/** Kubernetes' `Status` object as returned on errors. */
+export interface KubeStatus {
+  kind?: string;
+  status?: string;
+  message?: string;
+  reason?: string;
+  code?: number;
+  details?: Record<string, unknown>;
+}
+
+export class KubeApiError extends VkError {
+  readonly statusCode: number;
+  readonly reason: string | undefined;
+
+  constructor(method: string, path: string, statusCode: number, status: KubeStatus | undefined) {
+    super(ErrorCodes.KUBE_API, `Kubernetes API ${method} ${path} failed with ${statusCode}${status?.reason ? ` ${status.reason}` : ''}: ${status?.message ?? 'no message'}`, {
+      details: { method, path, statusCode, reason: status?.reason },
+    });
+    this.statusCode = statusCode;
+    this.reason = status?.reason;
+  }
+}
+
+function statusOf(err: unknown): number | undefined {
+  return err instanceof Error && 'statusCode' in err && typeof err.statusCode === 'number' ? err.statusCode : undefined;
+}
+export const isKubeNotFound = (err: unknown): boolean => statusOf(err) === 404;
+export const isKubeConflict = (err: unknown): boolean => statusOf(err) === 409;
+export const isKubeGone = (err: unknown): boolean => statusOf(err) === 410;
+export const isKubeAlreadyExists = (err: unknown): boolean =>
+  statusOf(err) === 409 && (err as KubeApiError).reason === 'AlreadyExists';
+
+export interface WatchEvent<T> {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+  object: T;
+}
+
+export interface KubeRestClientOptions {
+  kubeConfig: KubeConfig;
+  /** Client-side throttle; <= 0 disables it. */
+  qps: number;
+  burst: number;
+  userAgent: string;
+  /** When given, `vk_kube_api_requests_total{verb,code}` is recorded there. */
+  registry?: Registry;
+  /** Per-request timeout (watches excepted). */
+  requestTimeoutMs?: number;
+}
+
+export interface RequestOptionsLite {
+  query?: Record<string, string | number | boolean | undefined>;
+  body?: unknown;
+  contentType?: string;
+  signal?: AbortSignal;
+}
+
+export class KubeRestClient {
+  readonly server: URL;
+  readonly #tls: RequestOptions;
+  readonly #agent: Agent | undefined;
+  readonly #bucket: TokenBucket;
+  readonly #userAgent: string;
+  readonly #timeoutMs: number;
+  readonly #requests: Counter<'verb' | 'code'> | undefined;
+
+  private constructor(server: URL, tls: RequestOptions, options: KubeRestClientOptions) {
+    this.server = server;
+    this.#tls = tls;
+    this.#agent = server.protocol === 'https:' ? new Agent({ keepAlive: true, maxSockets: 64, ...pickTls(tls) }) : undefined;
+    this.#bucket = new TokenBucket({ qps: options.qps, burst: options.burst });
+    this.#userAgent = options.userAgent;
+    this.#timeoutMs = options.requestTimeoutMs ?? 30_000;
+    this.#requests = options.registry
+      ? new Counter({ name: 'vk_kube_api_requests_total', help: 'Requests to the Kubernetes API by verb and HTTP code', labelNames: ['verb', 'code'], registers: [options.registry] })
+      : undefined;
+  }
+
+  static async create(options: KubeRestClientOptions): Promise<KubeRestClient> {
+    const cluster = options.kubeConfig.getCurrentCluster();
+    if (!cluster) throw new VkError(ErrorCodes.CONFIG_INVALID, 'Kubernetes client configuration has no current cluster');
+    const tls: RequestOptions = {};
+    await options.kubeConfig.applyToHTTPSOptions(tls);
+    return new KubeRestClient(new URL(cluster.server), tls, options);
+  }
+
+  get<T>(path: string, options: RequestOptionsLite = {}): Promise<T> {
+    return this.request<T>('GET', path, options);
+  }
+
+  create<T>(path: string, body: unknown, options: RequestOptionsLite = {}): Promise<T> {
+    return this.request<T>('POST', path, { ...options, body });
+  }
+
+  replace<T>(path: string, body: unknown, options: RequestOptionsLite = {}): Promise<T> {
+    return this.request<T>('PUT', path, { ...options, body });
+  }
+
+  patch<T>(path: string, body: unknown, type: PatchType, options: RequestOptionsLite = {}): Promise<T> {
+    return this.request<T>('PATCH', path, { ...options, body, contentType: type });
+  }
+
+  delete<T>(path: string, body?: unknown, options: RequestOptionsLite = {}): Promise<T> {
+    return this.request<T>('DELETE', path, { ...options, body });
+  }
+
+  async request<T>(method: string, path: string, options: RequestOptionsLite = {}): Promise<T> {
+    await this.#bucket.acquire();
+    const res = await this.#send(method, path, options, this.#timeoutMs);
+    const text = await readAll(res);
+    const code = res.statusCode ?? 0;
+    this.#requests?.inc({ verb: method, code: String(code) });
+    if (code >= 200 && code < 300) return (text ? JSON.parse(text) : undefined) as T;
+    throw new KubeApiError(method, path, code, safeParse(text));
+  }
+
+  /**
+   * Streams a watch: calls onEvent for each event until the server ends the
+   * stream, the signal aborts, or an ERROR event arrives (thrown as
+   * KubeApiError so callers can tell 410 Gone apart).
+   */
+  async watch<T>(path: string, query: RequestOptionsLite['query'], onEvent: (event: WatchEvent<T>) => void, signal: AbortSignal): Promise<void> {
+    await this.#bucket.acquire();
+    const res = await this.#send('GET', path, { query: { ...query, watch: true }, signal }, 0);
+    const code = res.statusCode ?? 0;
+    this.#requests?.inc({ verb: 'WATCH', code: String(code) });
+    if (code !== 200) throw new KubeApiError('WATCH', path, code, safeParse(await readAll(res)));
+    const lines = createInterface({ input: res, crlfDelay: Infinity });
+    try {
+      for await (const line of lines) {
+        if (!line) continue;
+        const event = JSON.parse(line) as WatchEvent<T>;
+        if (event.type === 'ERROR') {
+          const status = event.object as KubeStatus;
+          throw new KubeApiError('WATCH', path, status.code ?? 500, status);
+        }
+        onEvent(event);
+      }
+    } catch (err) {
+      if (signal.aborted) return;
+      throw err;
+    } finally {
+      res.destroy();
+    }
+  }
+
+  /** Idempotent. */
+  close(): void {
+    this.#agent?.destroy();
+  }
+
+  #send(method: string, path: string, options: RequestOptionsLite, timeoutMs: number): Promise<IncomingMessage> {
+    const url = new URL(path, this.server);
+    for (const [key, value] of Object.entries(options.query ?? {})) {
+      if (value !== undefined) url.searchParams.set(key, String(value));
+    }
+    const payload = options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body));
+    const headers: Record<string, string> = {
+      ...(this.#tls.headers as Record<string, string> | undefined),
+      accept: 'application/json',
+      'user-agent': this.#userAgent,
+    };
+    if (payload) {
+      headers['content-type'] = options.contentType ?? 'application/json';
+      headers['content-length'] = String(payload.length);
+    }
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    return new Promise((resolve, reject) => {
+      const req = send(url, { method, headers, agent: this.#agent, signal: options.signal, ...(timeoutMs > 0 ? { timeout: timeoutMs } : {}) }, resolve);
+      req.on('timeout', () => req.destroy(new VkError(ErrorCodes.KUBE_API, `Kubernetes API ${method} ${url.pathname} timed out after ${timeoutMs} ms`)));
+      req.on('error', reject);
+      req.end(payload);
+    });
+  }
+}
+
+function pickTls(tls: RequestOptions): Record<string, unknown> {
+  const { ca, cert, key, rejectUnauthorized, servername, pfx, passphrase } = tls;
+  return Object.fromEntries(Object.entries({ ca, cert, key, rejectUnauthorized, servername, pfx, passphrase }).filter(([, v]) => v !== undefined));
+}
+
+function readAll(res: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (chunk: Buffer) => chunks.push(chunk));
+    res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    res.on('error', reject);
+  });
+}
+
+function safeParse(text: string): KubeStatus | undefined {
+  try {
+    return JSON.parse(text) as KubeStatus;
+  } catch {
+    return text ? { message: text.slice(0, 500) } : undefined;
+  }
+}

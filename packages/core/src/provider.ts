@@ -1,0 +1,108 @@
+import type { Readable } from 'node:stream';
+import type { V1Pod, V1PodStatus } from '@kubernetes/client-node';
+
+/**
+ * The provider interface, shared by all three services: the node side
+ * (node-agent), the pod lifecycle side (pod-worker) and the streaming side
+ * (kubelet-api). Providers never talk to the Kubernetes API: what they need
+ * (resolved env, volume contents, tokens) is handed to them.
+ */
+
+/** Identity of a pod in the provider. Provider-side names derive from `uid`, so every call is idempotent. */
+export interface PodRef {
+  namespace: string;
+  name: string;
+  uid: string;
+}
+
+export type OperatingSystem = 'linux' | 'windows';
+
+/** What the node-agent publishes on the Node object, as the provider sees it. */
+export interface NodeDescription {
+  operatingSystem: OperatingSystem;
+  architecture: string;
+  /** Quantities as Kubernetes strings: `{ cpu: '20', memory: '100Gi', pods: '110' }`. */
+  capacity: Record<string, string>;
+  /** Defaults to capacity. */
+  allocatable?: Record<string, string>;
+  /** Extra node info (kernel, OS image, ...); the node-agent fills the rest. */
+  osImage?: string;
+  kernelVersion?: string;
+}
+
+/** Node side: health and shape of the virtual node. */
+export interface NodeProvider {
+  describeNode(): NodeDescription;
+  /** Resolves when the provider backend is healthy; rejects with the reason otherwise. */
+  ping(signal?: AbortSignal): Promise<void>;
+}
+
+/** A container's environment and command after every reference was resolved by us. */
+export interface ResolvedContainer {
+  name: string;
+  image: string;
+  command: string[];
+  args: string[];
+  /** Final values: ConfigMap/Secret refs, fieldRefs and `$(VAR)` already expanded. */
+  env: Record<string, string>;
+}
+
+/** A volume's files after resolution (configMap, secret, projected, downwardAPI). */
+export interface ResolvedVolume {
+  name: string;
+  kind: 'configMap' | 'secret' | 'projected' | 'downwardAPI' | 'emptyDir' | 'other';
+  /** Relative path → contents. Secret contents must only go to the provider's secret mechanism. */
+  files: Record<string, Uint8Array>;
+}
+
+export interface ResolvedPod {
+  /** The pod as read from the API server (spec unchanged). */
+  pod: V1Pod;
+  ref: PodRef;
+  initContainers: ResolvedContainer[];
+  containers: ResolvedContainer[];
+  volumes: ResolvedVolume[];
+}
+
+/** What the provider knows of one of its pods; mapped onto `pods/status` by the pod-worker. */
+export interface ProviderPod {
+  ref: PodRef;
+  status: V1PodStatus;
+}
+
+/** Pod lifecycle side. Every method may be called more than once for the same pod and must be idempotent. */
+export interface PodLifecycleHandler {
+  /** Creates the pod's containers; a second call for the same uid is a no-op. */
+  createPod(pod: ResolvedPod): Promise<void>;
+  /** Applies a spec change the provider supports (e.g. image update); others reject with PROVIDER_PERMANENT. */
+  updatePod(pod: ResolvedPod): Promise<void>;
+  /** Stops and removes the pod; resolves once accepted. Absent pods are not an error. */
+  deletePod(ref: PodRef, options: { gracePeriodSeconds: number }): Promise<void>;
+  /** The pod's current state in the provider, or undefined when it has no such pod. */
+  getPod(ref: PodRef): Promise<ProviderPod | undefined>;
+  /** Every pod this installation created (tagged by it): for orphan clean-up and batch status sync. */
+  listPods(): Promise<ProviderPod[]>;
+}
+
+export interface LogOptions {
+  tailLines?: number;
+  limitBytes?: number;
+  sinceSeconds?: number;
+  sinceTime?: Date;
+  timestamps?: boolean;
+  follow?: boolean;
+  previous?: boolean;
+}
+
+/** Streaming side (kubelet-api). Optional: a provider without it answers 501. */
+export interface ContainerStreamer {
+  /** A stream of log bytes; ends when the container ends (follow) or at the end of what exists. Destroying it releases everything. */
+  getContainerLogs(ref: PodRef, container: string, options: LogOptions, signal: AbortSignal): Promise<Readable>;
+}
+
+export interface Provider extends NodeProvider, PodLifecycleHandler, Partial<ContainerStreamer> {
+  /** Provider name as in `--provider`: `mock`, `aws`, `azure`. */
+  readonly name: string;
+  /** Idempotent; releases clients and timers. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,5 @@
+export * from './free-port.ts';
+export * from './child-process.ts';
+export * from './paths.ts';
+export * from './control-plane.ts';
+export * from './redis-server.ts';

@@ -1,0 +1,232 @@
+import { EventEmitter } from 'node:events';
+import type { PodRef } from '@vk-ts/core';
+
+/**
+ * The state of the mock "cloud": what a real provider's backend (ECS, ACI)
+ * would hold. It lives in one process (the mock backend server) so that the
+ * three services, each in its own process, see the same pods, the way they
+ * share a real cloud account. Fault injection is part of it so every failure
+ * path of the pipeline can be tested.
+ */
+
+export interface MockContainerSpec {
+  name: string;
+  image: string;
+  command: string[];
+  args: string[];
+  env: Record<string, string>;
+}
+
+export interface MockPodSpec {
+  node: string;
+  ref: PodRef;
+  containers: MockContainerSpec[];
+  initContainers: MockContainerSpec[];
+  /** Names of the volumes handed over (contents are not kept: they may hold secrets). */
+  volumes: string[];
+}
+
+export type MockContainerState =
+  | { state: 'waiting'; reason: string }
+  | { state: 'running'; startedAt: string }
+  | { state: 'terminated'; exitCode: number; reason: string; startedAt: string; finishedAt: string };
+
+export interface MockContainer {
+  name: string;
+  image: string;
+  state: MockContainerState;
+  restartCount: number;
+  /** Log lines with their timestamps (RFC 3339). */
+  logs: { time: string; line: string }[];
+  cpuNanoCores: number;
+  memoryBytes: number;
+}
+
+export interface MockPod {
+  spec: MockPodSpec;
+  podIP: string;
+  createdAt: string;
+  containers: MockContainer[];
+  /** Set by a delete; the pod is removed once every container has stopped. */
+  deleting: boolean;
+}
+
+export interface MockFaults {
+  /** The next N creates fail. */
+  failCreates: number;
+  /** How they fail: transient (retry) or permanent (bad request). */
+  failCreatesKind: 'transient' | 'permanent';
+  /** Images that every create rejects permanently (like a registry 404). */
+  rejectImages: string[];
+  /** ping() fails while false. */
+  healthy: boolean;
+  /** Containers stay waiting (ContainerCreating) this long after create. */
+  startLatencyMs: number;
+}
+
+export class MockBackendError extends Error {
+  readonly status: number;
+  readonly kind: 'not-found' | 'transient' | 'permanent';
+  constructor(kind: 'not-found' | 'transient' | 'permanent', message: string) {
+    super(message);
+    this.kind = kind;
+    this.status = kind === 'not-found' ? 404 : kind === 'permanent' ? 400 : 503;
+  }
+}
+
+export function mockPodKey(ref: PodRef): string {
+  return `${ref.namespace}/${ref.name}/${ref.uid}`;
+}
+
+export class MockBackend {
+  readonly #pods = new Map<string, MockPod>();
+  /** Creates per pod key over the backend's life: tests assert "exactly once". */
+  readonly createCounts = new Map<string, number>();
+  readonly events = new EventEmitter();
+  readonly faults: MockFaults = { failCreates: 0, failCreatesKind: 'transient', rejectImages: [], healthy: true, startLatencyMs: 0 };
+  #nextIp = 0;
+  readonly #timers = new Set<NodeJS.Timeout>();
+
+  constructor() {
+    this.events.setMaxListeners(0);
+  }
+
+  setFaults(faults: Partial<MockFaults>): MockFaults {
+    Object.assign(this.faults, faults);
+    return this.faults;
+  }
+
+  /** Idempotent by pod key: a second create of the same uid changes nothing. */
+  create(spec: MockPodSpec): MockPod {
+    const key = mockPodKey(spec.ref);
+    const existing = this.#pods.get(key);
+    if (existing) return existing;
+    const rejected = [...spec.initContainers, ...spec.containers].find((c) => this.faults.rejectImages.includes(c.image));
+    if (rejected) throw new MockBackendError('permanent', `image "${rejected.image}" not found in registry`);
+    if (this.faults.failCreates > 0) {
+      this.faults.failCreates -= 1;
+      throw new MockBackendError(this.faults.failCreatesKind, `injected ${this.faults.failCreatesKind} create failure`);
+    }
+    const now = new Date().toISOString();
+    const n = this.#nextIp++;
+    const starting = this.faults.startLatencyMs > 0;
+    const pod: MockPod = {
+      spec,
+      podIP: `10.${244 + Math.floor(n / 65536) % 8}.${Math.floor(n / 256) % 256}.${n % 256}`,
+      createdAt: now,
+      deleting: false,
+      containers: spec.containers.map((c) => ({
+        name: c.name,
+        image: c.image,
+        state: starting ? { state: 'waiting', reason: 'ContainerCreating' } : { state: 'running', startedAt: now },
+        restartCount: 0,
+        logs: starting ? [] : [{ time: now, line: `mock: started container ${c.name} (${c.image})` }],
+        cpuNanoCores: 1_000_000,
+        memoryBytes: 8 * 1024 * 1024,
+      })),
+    };
+    this.#pods.set(key, pod);
+    this.createCounts.set(key, (this.createCounts.get(key) ?? 0) + 1);
+    if (starting) {
+      const timer = setTimeout(() => {
+        this.#timers.delete(timer);
+        const startedAt = new Date().toISOString();
+        for (const c of pod.containers) {
+          if (c.state.state !== 'waiting') continue;
+          c.state = { state: 'running', startedAt };
+          this.appendLog(spec.ref, c.name, [`mock: started container ${c.name} (${c.image})`]);
+        }
+        this.events.emit('changed', key);
+      }, this.faults.startLatencyMs);
+      this.#timers.add(timer);
+    }
+    this.events.emit('changed', key);
+    return pod;
+  }
+
+  update(spec: MockPodSpec): MockPod {
+    const pod = this.#mustGet(spec.ref);
+    for (const c of pod.containers) {
+      const next = spec.containers.find((s) => s.name === c.name);
+      if (next && next.image !== c.image) {
+        c.image = next.image;
+        c.restartCount += 1;
+      }
+    }
+    pod.spec = spec;
+    this.events.emit('changed', mockPodKey(spec.ref));
+    return pod;
+  }
+
+  /** Stops every container (exit 0 unless already terminated) and removes the pod. Absent pods are fine. */
+  delete(ref: PodRef): void {
+    const key = mockPodKey(ref);
+    const pod = this.#pods.get(key);
+    if (!pod) return;
+    this.#terminateAll(pod, 0, 'Completed');
+    this.#pods.delete(key);
+    this.events.emit('changed', key);
+    this.events.emit(`ended:${key}`);
+  }
+
+  get(ref: PodRef): MockPod | undefined {
+    return this.#pods.get(mockPodKey(ref));
+  }
+
+  list(node?: string): MockPod[] {
+    const pods = [...this.#pods.values()];
+    return node ? pods.filter((p) => p.spec.node === node) : pods;
+  }
+
+  /** Fault: the pod vanishes from the backend without anyone asking. */
+  lose(ref: PodRef): void {
+    this.#pods.delete(mockPodKey(ref));
+  }
+
+  /** Fault/scenario: a container exits with a code. */
+  exitContainer(ref: PodRef, container: string, exitCode: number): void {
+    const pod = this.#mustGet(ref);
+    const c = pod.containers.find((x) => x.name === container);
+    if (!c) throw new MockBackendError('not-found', `pod ${mockPodKey(ref)} has no container "${container}"`);
+    this.#terminate(c, exitCode, exitCode === 0 ? 'Completed' : 'Error');
+    this.events.emit('changed', mockPodKey(ref));
+    this.events.emit(`ended:${mockPodKey(ref)}/${container}`);
+  }
+
+  appendLog(ref: PodRef, container: string, lines: string[]): void {
+    const pod = this.#mustGet(ref);
+    const c = pod.containers.find((x) => x.name === container);
+    if (!c) throw new MockBackendError('not-found', `pod ${mockPodKey(ref)} has no container "${container}"`);
+    for (const line of lines) {
+      const entry = { time: new Date().toISOString(), line };
+      c.logs.push(entry);
+      this.events.emit(`log:${mockPodKey(ref)}/${container}`, entry);
+    }
+  }
+
+  close(): void {
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.#timers.clear();
+  }
+
+  #mustGet(ref: PodRef): MockPod {
+    const pod = this.#pods.get(mockPodKey(ref));
+    if (!pod) throw new MockBackendError('not-found', `no pod ${mockPodKey(ref)} in the mock backend`);
+    return pod;
+  }
+
+  #terminateAll(pod: MockPod, exitCode: number, reason: string): void {
+    for (const c of pod.containers) {
+      if (c.state.state !== 'terminated') {
+        this.#terminate(c, exitCode, reason);
+        this.events.emit(`ended:${mockPodKey(pod.spec.ref)}/${c.name}`);
+      }
+    }
+  }
+
+  #terminate(c: MockContainer, exitCode: number, reason: string): void {
+    const now = new Date().toISOString();
+    const startedAt = c.state.state === 'running' ? c.state.startedAt : now;
+    c.state = { state: 'terminated', exitCode, reason, startedAt, finishedAt: now };
+  }
+}

@@ -1,0 +1,82 @@
+// The local stack of `npm run dev`: a real control plane, a real Redis and the
+// three services with the mock provider, all on loopback. Ctrl-C (or SIGTERM
+// from `npm run dev:down`) stops everything it started.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { copyFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ControlPlane, REPO_ROOT, RedisServer, freePort, stopChild } from '@vk-ts/testbed';
+
+const devDir = join(REPO_ROOT, '.dev');
+const kubeconfig = join(devDir, 'kubeconfig');
+const nodeName = process.env.VK_DEV_NODE_NAME ?? 'vk-mock';
+const children: { name: string; child: ChildProcess }[] = [];
+let controlPlane: ControlPlane | undefined;
+let redis: RedisServer | undefined;
+let stopping = false;
+
+function say(message: string): void {
+  process.stdout.write(`[vk dev] ${message}\n`);
+}
+
+function startService(name: string, args: string[]): ChildProcess {
+  const child = spawn(process.execPath, [join(REPO_ROOT, 'services', name, 'src/main.ts'), ...args], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' },
+  });
+  child.once('exit', (code, signal) => {
+    if (!stopping) {
+      say(`${name} exited unexpectedly (${code ?? signal}); stopping the stack`);
+      void stop(1);
+    }
+  });
+  children.push({ name, child });
+  return child;
+}
+
+async function stop(exitCode: number): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  say('stopping');
+  await Promise.all(children.map(({ child }) => stopChild(child, 10_000)));
+  await redis?.close();
+  await controlPlane?.close();
+  rmSync(join(devDir, 'ready'), { force: true });
+  rmSync(kubeconfig, { force: true });
+  say('stopped');
+  process.exit(exitCode);
+}
+
+process.on('SIGINT', () => void stop(0));
+process.on('SIGTERM', () => void stop(0));
+
+try {
+  say('starting the control plane (etcd, kube-apiserver, controller manager, scheduler)');
+  controlPlane = await ControlPlane.start({ dataDir: join(devDir, 'controlplane') });
+  copyFileSync(controlPlane.kubeconfigPath, kubeconfig);
+  say(`control plane ready in ${controlPlane.startupMs} ms at ${controlPlane.server}`);
+  redis = await RedisServer.start();
+  say(`redis ready at ${redis.url}`);
+
+  const kubeletPort = await freePort();
+  const common = ['--kubeconfig', kubeconfig, '--redis-url', redis.url];
+  startService('node-agent', [...common, '--nodename', nodeName, '--provider', 'mock',
+    '--internal-ip', '127.0.0.1', '--kubelet-port', String(kubeletPort), '--health-port', String(await freePort())]);
+  startService('pod-worker', [...common, '--health-port', String(await freePort())]);
+  startService('kubelet-api', ['--kubeconfig', kubeconfig, '--nodename', nodeName, '--provider', 'mock', '--port', String(kubeletPort)]);
+
+  const banner = [
+    '',
+    'virtual-kubelet-ts dev stack is up (mock provider).',
+    `  kubeconfig: ${kubeconfig}`,
+    '  try:',
+    `    kubectl --kubeconfig ${kubeconfig} get nodes -o wide`,
+    `    kubectl --kubeconfig ${kubeconfig} create deployment web --image=nginx --replicas=3 && kubectl --kubeconfig ${kubeconfig} patch deployment web -p '{"spec":{"template":{"spec":{"nodeSelector":{"kubernetes.io/role":"agent"},"tolerations":[{"key":"virtual-kubelet.io/provider","operator":"Exists"}]}}}}'`,
+    `    kubectl --kubeconfig ${kubeconfig} get pods -o wide -w`,
+    '',
+  ].join('\n');
+  writeFileSync(join(devDir, 'ready'), `${banner}\n`);
+  say(banner);
+} catch (err) {
+  say(`start-up failed: ${(err as Error).message}`);
+  await stop(1);
+}

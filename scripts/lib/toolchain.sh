@@ -1,0 +1,68 @@
+# Sourced by scripts/*.sh. Installs what is missing, from the registries only:
+# Node 24 from the npm registry's node-linux-<arch> package, npm dependencies,
+# redis-server from Debian, and the control plane binary built with Go.
+# Heavy set-up is cached under $VK_CACHE_DIR so a fresh checkout is quick.
+
+set -euo pipefail
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+VK_CACHE_DIR="${VK_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/virtual-kubelet-ts}"
+VK_NODE_VERSION="24.21.0"   # Node 24 LTS; engines says >=22.19 (@kubernetes/client-node 2.x)
+mkdir -p "$VK_CACHE_DIR"
+
+log() { printf '[vk] %s\n' "$*" >&2; }
+die() { printf '[vk] error: %s\n' "$*" >&2; exit 1; }
+
+node_is_recent_enough() {
+  command -v node >/dev/null 2>&1 || return 1
+  node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>22||(a===22&&b>=19)?0:1)'
+}
+
+ensure_node() {
+  if node_is_recent_enough; then return; fi
+  local arch
+  case "$(uname -m)" in
+    x86_64) arch=x64 ;;
+    aarch64|arm64) arch=arm64 ;;
+    *) die "no Node.js package for $(uname -m); install Node >= 22.19 yourself" ;;
+  esac
+  local dir="$VK_CACHE_DIR/node-$VK_NODE_VERSION-$arch"
+  if [ ! -x "$dir/node_modules/node-linux-$arch/bin/node" ]; then
+    command -v npm >/dev/null 2>&1 || die "npm is needed to install Node $VK_NODE_VERSION (apt-get install npm)"
+    log "installing Node $VK_NODE_VERSION from the npm registry into $dir"
+    mkdir -p "$dir"
+    npm install --no-save --no-audit --no-fund --loglevel=error --prefix "$dir" "node-linux-$arch@$VK_NODE_VERSION" >&2
+  fi
+  export PATH="$dir/node_modules/node-linux-$arch/bin:$PATH"
+  node_is_recent_enough || die "Node $VK_NODE_VERSION did not install correctly"
+}
+
+ensure_npm_deps() {
+  cd "$REPO_ROOT"
+  if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    log "installing npm dependencies (npm ci)"
+    npm ci --no-audit --no-fund --loglevel=error >&2
+  fi
+}
+
+ensure_redis() {
+  command -v redis-server >/dev/null 2>&1 && return
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    log "installing redis-server (Debian package)"
+    apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >&2
+  else
+    die "redis-server is missing: install the Debian/Ubuntu package with: sudo apt-get install redis-server"
+  fi
+}
+
+ensure_controlplane() {
+  command -v go >/dev/null 2>&1 || die "Go >= 1.25 is needed to build the test control plane (tools/controlplane): install golang"
+  bash "$REPO_ROOT/tools/controlplane/build.sh" >&2
+}
+
+ensure_all() {
+  ensure_node
+  ensure_npm_deps
+  ensure_redis
+  ensure_controlplane
+}
