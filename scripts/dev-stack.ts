@@ -4,6 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { MockBackendServer } from '@vk-ts/provider-mock';
 import { ControlPlane, REPO_ROOT, RedisServer, freePort, stopChild } from '@vk-ts/testbed';
 
 const devDir = join(REPO_ROOT, '.dev');
@@ -12,6 +13,7 @@ const nodeName = process.env.VK_DEV_NODE_NAME ?? 'vk-mock';
 const children: { name: string; child: ChildProcess }[] = [];
 let controlPlane: ControlPlane | undefined;
 let redis: RedisServer | undefined;
+const mockBackend = new MockBackendServer();
 let stopping = false;
 
 function say(message: string): void {
@@ -39,6 +41,7 @@ async function stop(exitCode: number): Promise<void> {
   say('stopping');
   await Promise.all(children.map(({ child }) => stopChild(child, 10_000)));
   await redis?.close();
+  await mockBackend.close();
   await controlPlane?.close();
   rmSync(join(devDir, 'ready'), { force: true });
   rmSync(kubeconfig, { force: true });
@@ -57,9 +60,15 @@ try {
   redis = await RedisServer.start();
   say(`redis ready at ${redis.url}`);
 
+  // The mock provider's backend (the stand-in for a cloud) runs inside this process.
+  const mockUrl = await mockBackend.listen(0);
+  const providerConfig = join(devDir, 'mock-provider.toml');
+  writeFileSync(providerConfig, `endpoint = "${mockUrl}"\n`);
+  say(`mock backend at ${mockUrl}`);
+
   const kubeletPort = await freePort();
   const common = ['--kubeconfig', kubeconfig, '--redis-url', redis.url];
-  startService('node-agent', [...common, '--nodename', nodeName, '--provider', 'mock',
+  startService('node-agent', [...common, '--nodename', nodeName, '--provider', 'mock', '--provider-config', providerConfig,
     '--internal-ip', '127.0.0.1', '--kubelet-port', String(kubeletPort), '--health-port', String(await freePort())]);
   startService('pod-worker', [...common, '--health-port', String(await freePort())]);
   startService('kubelet-api', ['--kubeconfig', kubeconfig, '--nodename', nodeName, '--provider', 'mock', '--port', String(kubeletPort)]);

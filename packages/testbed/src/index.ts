@@ -3,3 +3,5 @@ export * from './child-process.ts';
 export * from './paths.ts';
 export * from './control-plane.ts';
 export * from './redis-server.ts';
+export * from './service-process.ts';
+export * from './poll.ts';

@@ -7,6 +7,8 @@ import {
 
 const program = new Command('vk-pod-worker')
   .description('Consumes pod reconcile jobs from Redis and drives the provider (scale it for bursts).')
+  .addOption(new Option('--kubeconfig <file>', 'kubeconfig file; in-cluster service account when absent').env('KUBECONFIG'))
+  .addOption(new Option('--redis-url <url>', 'Redis holding the work queue').default('redis://127.0.0.1:6379').env('REDIS_URL'))
   .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info').env('LOG_LEVEL'))
   .addOption(new Option('--health-host <host>', 'address of the /healthz, /readyz and /metrics server').default('0.0.0.0').env('VKUBELET_HEALTH_HOST'))
   .addOption(new Option('--health-port <port>', 'port of the /healthz, /readyz and /metrics server (0 = any free port)').default(8081).argParser(Number).env('VKUBELET_HEALTH_PORT'))
