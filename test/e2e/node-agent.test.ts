@@ -1,0 +1,204 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ServiceProcess, freePort, waitFor } from '@vk-ts/testbed';
+import { env } from './fixtures.ts';
+
+interface Condition { type: string; status: string; lastTransitionTime: string; lastHeartbeatTime: string }
+interface NodeJson {
+  metadata: { uid: string; labels: Record<string, string> };
+  spec: { taints?: { key: string; value?: string; effect: string }[] };
+  status: {
+    conditions?: Condition[];
+    capacity?: Record<string, string>;
+    addresses?: { type: string; address: string }[];
+    daemonEndpoints?: { kubeletEndpoint?: { Port: number } };
+    nodeInfo?: { kubeletVersion: string; operatingSystem: string };
+  };
+}
+
+const tmp = mkdtempSync(join(tmpdir(), 'vk-node-agent-'));
+const running: ServiceProcess[] = [];
+
+function providerConfig(extra = ''): string {
+  const path = join(tmp, `mock-${Math.random().toString(36).slice(2)}.toml`);
+  writeFileSync(path, `endpoint = "${env.mockUrl}"\ncpu = "8"\nmemory = "32Gi"\npods = "500"\n${extra}`);
+  return path;
+}
+
+/** A node-agent with fast heartbeats (1 s lease renewals, 4 s leases) so that tests take seconds. */
+function startAgent(nodename: string, extraArgs: string[] = []): ServiceProcess {
+  const agent = ServiceProcess.start('node-agent', [
+    '--kubeconfig', env.controlPlane.kubeconfigPath, '--nodename', nodename,
+    '--provider-config', providerConfig(), '--kubelet-port', '10777', '--internal-ip', '127.0.0.1',
+    '--node-lease-duration-seconds', '4', '--node-lease-renew-interval-seconds', '1',
+    '--node-status-update-interval-seconds', '5', '--health-port', '0', ...extraArgs,
+  ]);
+  running.push(agent);
+  return agent;
+}
+
+async function getNode(name: string): Promise<NodeJson | undefined> {
+  return env.client.get<NodeJson>(`/api/v1/nodes/${name}`).catch(() => undefined);
+}
+
+function ready(node: NodeJson | undefined): string | undefined {
+  return node?.status.conditions?.find((c) => c.type === 'Ready')?.status;
+}
+
+describe('node-agent', function () {
+  this.timeout(120_000);
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((a) => a.stop()));
+    env.mock.backend.setFaults({ healthy: true });
+  });
+
+  it('registers a Ready node within 5 s with the labels, taint, capacity, addresses, port and version configured', async () => {
+    const started = Date.now();
+    startAgent('na-basic', ['--node-labels', 'team=blue']);
+    const node = await waitFor('node Ready', async () => { const n = await getNode('na-basic'); return ready(n) === 'True' ? n : undefined; }, { intervalMs: 100 });
+    assert.ok(Date.now() - started < 5000, `Ready after ${Date.now() - started} ms`);
+    assert.equal(node.metadata.labels['type'], 'virtual-kubelet');
+    assert.equal(node.metadata.labels['kubernetes.io/role'], 'agent');
+    assert.equal(node.metadata.labels['kubernetes.io/hostname'], 'na-basic');
+    assert.equal(node.metadata.labels['kubernetes.io/os'], 'linux');
+    assert.equal(node.metadata.labels['node.kubernetes.io/exclude-from-external-load-balancers'], 'true');
+    assert.equal(node.metadata.labels['team'], 'blue');
+    assert.deepEqual(node.spec.taints?.filter((t) => t.key === 'virtual-kubelet.io/provider'), [{ key: 'virtual-kubelet.io/provider', value: 'mock', effect: 'NoSchedule' }]);
+    // The lifecycle controller puts node.kubernetes.io/not-ready on a new node until it sees it Ready.
+    await waitFor('not-ready taint removed', async () => !(await getNode('na-basic'))?.spec.taints?.some((t) => t.key === 'node.kubernetes.io/not-ready'));
+    assert.deepEqual(node.status.capacity, { cpu: '8', memory: '32Gi', pods: '500' });
+    assert.deepEqual(node.status.addresses, [{ type: 'InternalIP', address: '127.0.0.1' }, { type: 'Hostname', address: 'na-basic' }]);
+    assert.equal(node.status.daemonEndpoints?.kubeletEndpoint?.Port, 10777);
+    assert.match(node.status.nodeInfo!.kubeletVersion, /^v1\.37\.\d+-vk-ts-/);
+    for (const type of ['Ready', 'MemoryPressure', 'DiskPressure', 'PIDPressure', 'NetworkUnavailable']) {
+      assert.ok(node.status.conditions!.some((c) => c.type === type), `condition ${type}`);
+    }
+    const wide = await env.kubectl('get', 'node', 'na-basic', '-o', 'wide', '--no-headers');
+    assert.match(wide, /na-basic\s+Ready\s+agent\s+\S+\s+v1\.37\.\d+-vk-ts-/);
+  });
+
+  it('renews its Lease every interval; stopped, the node goes NotReady; restarted, Ready again with a new transition time', async () => {
+    let agent = startAgent('na-lease');
+    await waitFor('node Ready', async () => ready(await getNode('na-lease')) === 'True');
+    const renewTime = async () => (await env.client.get<{ spec: { renewTime: string } }>('/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/na-lease')).spec.renewTime;
+    const first = await renewTime();
+    await waitFor('lease renewed', async () => (await renewTime()) !== first, { timeoutMs: 5000 });
+    const readyBefore = (await getNode('na-lease'))!.status.conditions!.find((c) => c.type === 'Ready')!;
+
+    await agent.stop();
+    await waitFor('node NotReady', async () => ready(await getNode('na-lease')) === 'Unknown', { timeoutMs: 60_000 });
+
+    agent = startAgent('na-lease');
+    const readyAfter = await waitFor('node Ready again', async () => {
+      const c = (await getNode('na-lease'))?.status.conditions?.find((x) => x.type === 'Ready');
+      return c?.status === 'True' ? c : undefined;
+    });
+    assert.notEqual(readyAfter.lastTransitionTime, readyBefore.lastTransitionTime);
+  });
+
+  it('keeps the Ready transition time while the status does not change', async () => {
+    startAgent('na-transition');
+    const t0 = await waitFor('node Ready', async () => {
+      const c = (await getNode('na-transition'))?.status.conditions?.find((x) => x.type === 'Ready');
+      return c?.status === 'True' ? c : undefined;
+    });
+    const t1 = await waitFor('a later heartbeat', async () => {
+      const c = (await getNode('na-transition'))?.status.conditions?.find((x) => x.type === 'Ready');
+      return c && c.lastHeartbeatTime !== t0.lastHeartbeatTime ? c : undefined;
+    }, { timeoutMs: 15_000 });
+    assert.equal(t1.lastTransitionTime, t0.lastTransitionTime);
+  });
+
+  it('goes NotReady while the provider health check fails and Ready when it recovers', async () => {
+    startAgent('na-health');
+    await waitFor('node Ready', async () => ready(await getNode('na-health')) === 'True');
+    env.mock.backend.setFaults({ healthy: false });
+    await waitFor('node NotReady', async () => ready(await getNode('na-health')) === 'Unknown', { timeoutMs: 60_000 });
+    env.mock.backend.setFaults({ healthy: true });
+    await waitFor('node Ready again', async () => ready(await getNode('na-health')) === 'True', { timeoutMs: 15_000 });
+  });
+
+  it('re-creates a deleted Node object, with a new UID, within one heartbeat interval', async () => {
+    startAgent('na-delete');
+    const before = await waitFor('node Ready', async () => { const n = await getNode('na-delete'); return ready(n) === 'True' ? n : undefined; });
+    await env.kubectl('delete', 'node', 'na-delete', '--wait=true');
+    const deletedAt = Date.now();
+    const after = await waitFor('node back', async () => { const n = await getNode('na-delete'); return n && n.metadata.uid !== before.metadata.uid ? n : undefined; }, { timeoutMs: 10_000, intervalMs: 100 });
+    assert.notEqual(after.metadata.uid, before.metadata.uid);
+    assert.ok(Date.now() - deletedAt < 2000, `back after ${Date.now() - deletedAt} ms (interval 1 s)`);
+  });
+
+  it('serves two nodes with different operating systems from one process', async () => {
+    const cfg = join(tmp, 'two-nodes.toml');
+    const pc = providerConfig();
+    writeFileSync(cfg, [
+      '[[nodes]]', 'name = "na-linux"', 'os = "Linux"', `provider-config = "${pc}"`, '',
+      '[[nodes]]', 'name = "na-windows"', 'os = "Windows"', `provider-config = "${pc}"`, 'labels = { flavour = "win" }', '',
+    ].join('\n'));
+    startAgent('ignored', ['--config', cfg]);
+    const linux = await waitFor('linux node Ready', async () => { const n = await getNode('na-linux'); return ready(n) === 'True' ? n : undefined; });
+    const windows = await waitFor('windows node Ready', async () => { const n = await getNode('na-windows'); return ready(n) === 'True' ? n : undefined; });
+    assert.equal(linux.metadata.labels['kubernetes.io/os'], 'linux');
+    assert.equal(windows.metadata.labels['kubernetes.io/os'], 'windows');
+    assert.equal(windows.metadata.labels['flavour'], 'win');
+  });
+
+  it('lets the scheduler bind a pod that tolerates the taint and selects the node, and never one that does not', async () => {
+    startAgent('na-sched', ['--node-labels', 'na-sched=yes']);
+    await waitFor('node Ready', async () => ready(await getNode('na-sched')) === 'True');
+    await waitFor('default service account', () => env.kubectl('get', 'sa', 'default').then(() => true));
+    const pod = (name: string, tolerate: boolean) => ({
+      apiVersion: 'v1', kind: 'Pod', metadata: { name },
+      spec: {
+        nodeSelector: { 'na-sched': 'yes' },
+        tolerations: tolerate ? [{ key: 'virtual-kubelet.io/provider', operator: 'Exists' }] : [],
+        containers: [{ name: 'c', image: 'nginx' }],
+      },
+    });
+    await env.client.create('/api/v1/namespaces/default/pods', pod('na-tolerating', true));
+    await env.client.create('/api/v1/namespaces/default/pods', pod('na-intolerant', false));
+    const bound = await waitFor('tolerating pod bound', async () => (await env.client.get<{ spec: { nodeName?: string } }>('/api/v1/namespaces/default/pods/na-tolerating')).spec.nodeName);
+    assert.equal(bound, 'na-sched');
+    const reason = await waitFor('intolerant pod marked unschedulable', async () => {
+      const p = await env.client.get<{ spec: { nodeName?: string }; status: { conditions?: { type: string; reason?: string }[] } }>('/api/v1/namespaces/default/pods/na-intolerant');
+      assert.equal(p.spec.nodeName, undefined);
+      return p.status.conditions?.find((c) => c.type === 'PodScheduled')?.reason;
+    });
+    assert.equal(reason, 'Unschedulable');
+    for (const name of ['na-tolerating', 'na-intolerant']) await env.client.delete(`/api/v1/namespaces/default/pods/${name}`, { gracePeriodSeconds: 0 });
+  });
+
+  it('with leader election, only one of two replicas leads; SIGKILL the leader and the other takes over within the lease duration', async () => {
+    const le = ['--leader-elect', '--leader-election-namespace', 'default', '--leader-election-name', 'na-le',
+      '--leader-election-lease-duration', '4', '--leader-election-renew-deadline', '3', '--leader-election-retry-period', '0.5'];
+    const a = startAgent('na-le-node', [...le, '--identity', 'replica-a']);
+    await a.waitForOutput(/started leading/);
+    const b = startAgent('na-le-node', [...le, '--identity', 'replica-b']);
+    await b.waitForOutput(/leader election|node-agent started/);
+    await waitFor('node Ready', async () => ready(await getNode('na-le-node')) === 'True');
+    assert.doesNotMatch(b.output, /started leading/, 'the standby does not lead while the leader lives');
+    const killedAt = Date.now();
+    await a.kill();
+    await b.waitForOutput(/started leading/, 15_000);
+    const takeoverMs = Date.now() - killedAt;
+    assert.ok(takeoverMs < 4000 + 2 * 500 + 1000, `took over after ${takeoverMs} ms`);
+    const holder = (await env.client.get<{ spec: { holderIdentity: string } }>('/apis/coordination.k8s.io/v1/namespaces/default/leases/na-le')).spec.holderIdentity;
+    assert.equal(holder, 'replica-b');
+  });
+
+  it('exits non-zero naming every bad setting: unknown taint effect, negative capacity, unreadable provider config', async () => {
+    const bad = providerConfig('');
+    writeFileSync(bad, `endpoint = "${env.mockUrl}"\ncpu = "-4"\ncolour = "red"\n`);
+    const a = ServiceProcess.start('node-agent', ['--nodename', 'na-bad', '--provider-config', bad, '--taint-effect', 'Sometimes', '--health-port', String(await freePort())]);
+    assert.equal(await a.exited(), 2);
+    assert.match(a.output, /unknown taint effect "Sometimes" \(use NoSchedule, NoExecute, PreferNoSchedule\)/);
+    assert.match(a.output, /cpu: must match pattern/);
+    assert.match(a.output, /colour: unknown key/);
+
+    const b = ServiceProcess.start('node-agent', ['--nodename', 'na-bad', '--provider-config', join(tmp, 'missing.toml')]);
+    assert.equal(await b.exited(), 2);
+    assert.match(b.output, /--provider-config: cannot read provider config ".*missing\.toml": ENOENT/);
+  });
+});
