@@ -80,7 +80,7 @@ describe('node-agent', function () {
   });
 
   it('renews its Lease every interval; stopped, the node goes NotReady; restarted, Ready again with a new transition time', async () => {
-    let agent = startAgent('na-lease');
+    const agent = startAgent('na-lease');
     await waitFor('node Ready', async () => ready(await getNode('na-lease')) === 'True');
     const renewTime = async () => (await env.client.get<{ spec: { renewTime: string } }>('/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/na-lease')).spec.renewTime;
     const first = await renewTime();
@@ -90,7 +90,7 @@ describe('node-agent', function () {
     await agent.stop();
     await waitFor('node NotReady', async () => ready(await getNode('na-lease')) === 'Unknown', { timeoutMs: 60_000 });
 
-    agent = startAgent('na-lease');
+    startAgent('na-lease');
     const readyAfter = await waitFor('node Ready again', async () => {
       const c = (await getNode('na-lease'))?.status.conditions?.find((x) => x.type === 'Ready');
       return c?.status === 'True' ? c : undefined;

@@ -20,7 +20,7 @@ export class ConfigProblems {
   addSchemaErrors(prefix: string, errors: ErrorObject[] | null | undefined): void {
     for (const e of errors ?? []) {
       const path = e.instancePath.replace(/^\//, '').replaceAll('/', '.');
-      const where = [prefix, path].filter(Boolean).join(' ');
+      const where = [prefix, path].filter(Boolean).join('.');
       if (e.keyword === 'additionalProperties') this.add(`${where}${where ? '.' : ''}${String(e.params.additionalProperty)}`, 'unknown key');
       else if (e.keyword === 'enum') this.add(where || prefix, `${e.message} (${(e.params.allowedValues as unknown[]).join(', ')})`);
       else this.add(where || prefix, e.message ?? 'invalid');
