@@ -40,8 +40,12 @@ ensure_node() {
 ensure_npm_deps() {
   cd "$REPO_ROOT"
   if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-    log "installing npm dependencies (npm ci)"
-    npm ci --no-audit --no-fund --loglevel=error >&2
+    log "installing npm dependencies from package-lock.json"
+    # Not `npm ci`: the lockfile cannot list msgpackr-extract's optional
+    # per-platform binaries that the registry does not serve here, and npm ci
+    # refuses such a lockfile; `npm install --no-save` follows the lock and
+    # leaves it unchanged.
+    npm install --no-save --no-audit --no-fund --loglevel=error >&2
   fi
 }
 
