@@ -70,7 +70,7 @@ try {
   const common = ['--kubeconfig', kubeconfig, '--redis-url', redis.url];
   startService('node-agent', [...common, '--nodename', nodeName, '--provider', 'mock', '--provider-config', providerConfig,
     '--internal-ip', '127.0.0.1', '--kubelet-port', String(kubeletPort), '--health-port', String(await freePort())]);
-  startService('pod-worker', [...common, '--health-port', String(await freePort())]);
+  startService('pod-worker', [...common, '--nodename', nodeName, '--provider', 'mock', '--provider-config', providerConfig, '--health-port', String(await freePort())]);
   startService('kubelet-api', ['--kubeconfig', kubeconfig, '--nodename', nodeName, '--provider', 'mock', '--port', String(kubeletPort)]);
 
   const banner = [

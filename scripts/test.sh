@@ -15,9 +15,11 @@ status=0
 log "unit tests"; npx mocha --config .mocharc.unit.json 2>&1 | tee -a "$out" || status=1
 log "end-to-end tests"; npx mocha --config .mocharc.e2e.json 2>&1 | tee -a "$out" || status=1
 
-passed=$(grep -Eo '^ +[0-9]+ passing' "$out" | awk '{s+=$1} END {print s+0}')
-failed=$(grep -Eo '^ +[0-9]+ failing' "$out" | awk '{s+=$1} END {print s+0}')
-pending=$(grep -Eo '^ +[0-9]+ pending' "$out" | awk '{s+=$1} END {print s+0}')
+# awk alone (not grep | awk): a count that never appears must not fail the script under pipefail.
+count() { awk -v word="$1" '$2 == word && $1 ~ /^[0-9]+$/ {s += $1} END {print s + 0}' "$out"; }
+passed=$(count passing)
+failed=$(count failing)
+pending=$(count pending)
 [ "$passed" -gt 0 ] || status=1
 echo "tests: $passed passed, $failed failed, $pending skipped"
 exit $status

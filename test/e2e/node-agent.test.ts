@@ -33,7 +33,7 @@ function startAgent(nodename: string, extraArgs: string[] = []): ServiceProcess 
     '--kubeconfig', env.controlPlane.kubeconfigPath, '--nodename', nodename,
     '--provider-config', providerConfig(), '--kubelet-port', '10777', '--internal-ip', '127.0.0.1',
     '--node-lease-duration-seconds', '4', '--node-lease-renew-interval-seconds', '1',
-    '--node-status-update-interval-seconds', '5', '--health-port', '0', ...extraArgs,
+    '--node-status-update-interval-seconds', '5', '--health-port', '0', '--redis-url', env.redis.url, ...extraArgs,
   ]);
   running.push(agent);
   return agent;

@@ -17,10 +17,17 @@ describe('every service', () => {
       args: (port) => {
         const cfg = join(mkdtempSync(join(tmpdir(), 'vk-svc-')), 'mock.toml');
         writeFileSync(cfg, `endpoint = "${env.mockUrl}"\n`);
-        return ['--kubeconfig', env.controlPlane.kubeconfigPath, '--nodename', 'svc-lifecycle', '--provider-config', cfg, '--health-port', String(port)];
+        return ['--kubeconfig', env.controlPlane.kubeconfigPath, '--nodename', 'svc-lifecycle', '--provider-config', cfg, '--redis-url', env.redis.url, '--health-port', String(port)];
       },
     },
-    { name: 'pod-worker', args: (port) => ['--kubeconfig', env.controlPlane.kubeconfigPath, '--redis-url', env.redis.url, '--health-port', String(port)] },
+    {
+      name: 'pod-worker',
+      args: (port) => {
+        const cfg = join(mkdtempSync(join(tmpdir(), 'vk-svc-')), 'mock.toml');
+        writeFileSync(cfg, `endpoint = "${env.mockUrl}"\n`);
+        return ['--kubeconfig', env.controlPlane.kubeconfigPath, '--redis-url', env.redis.url, '--nodename', 'svc-lifecycle', '--provider-config', cfg, '--health-port', String(port)];
+      },
+    },
     { name: 'kubelet-api', args: (port) => ['--port', String(port), '--host', '127.0.0.1'] },
   ];
 

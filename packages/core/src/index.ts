@@ -11,3 +11,4 @@ export * from './kube-rest-client.ts';
 export * from './config-errors.ts';
 export * from './event-recorder.ts';
 export * from './backoff.ts';
+export * from './queue-contract.ts';

@@ -44,9 +44,11 @@ const program = new Command('vk-node-agent')
   .addOption(new Option('--health-host <host>', 'address of the /healthz, /readyz and /metrics server').default('0.0.0.0').env('VKUBELET_HEALTH_HOST'))
   .addOption(new Option('--health-port <port>', 'port of the /healthz, /readyz and /metrics server (0 = any free port)').default(8080).argParser(Number).env('VKUBELET_HEALTH_PORT'))
   .addOption(new Option('--redis-url <url>', 'Redis holding the work queue (used by the pod watcher)').default('redis://127.0.0.1:6379').env('REDIS_URL'))
+  .addOption(new Option('--no-pod-watcher', 'only keep the node(s); do not watch pods or use Redis'))
+  .addOption(new Option('--resync-interval-seconds <s>', 'how often every pod on the node is enqueued again').default(60).argParser(Number).env('VKUBELET_RESYNC_INTERVAL_SECONDS'))
   .showHelpAfterError();
 program.parse();
-const flags = program.opts<RawAgentFlags & { logLevel: 'info'; healthHost: string; healthPort: number; identity: string; redisUrl: string }>();
+const flags = program.opts<RawAgentFlags & { logLevel: 'info'; healthHost: string; healthPort: number; identity: string; redisUrl: string; podWatcher: boolean; resyncIntervalSeconds: number }>();
 
 const logger = createLogger({ service: 'node-agent', level: flags.logLevel });
 let settings: AgentSettings;
@@ -71,7 +73,10 @@ async function run(log: Logger): Promise<void> {
     process.stderr.write(`vk-node-agent: ${(err as Error).message}\n`);
     process.exit(2);
   }
-  const agent = new NodeAgent({ settings, client, logger: log, identity: flags.identity });
+  const agent = new NodeAgent({
+    settings, client, logger: log, identity: flags.identity,
+    redisUrl: flags.podWatcher ? flags.redisUrl : undefined, resyncIntervalMs: flags.resyncIntervalSeconds * 1000,
+  });
   const health = new HealthServer({ host: flags.healthHost, port: flags.healthPort, registry, readiness: { nodes: () => agent.ready }, logger: log });
   installGracefulShutdown({
     logger: log,

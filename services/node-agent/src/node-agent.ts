@@ -1,11 +1,14 @@
 import { hostname } from 'node:os';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import {
-  EventRecorder, type KubeRestClient, type Logger, type Provider,
+  EventRecorder, podQueueName, type KubeRestClient, type Logger, type PodJobData, type Provider,
 } from '@vk-ts/core';
 import { createProvider } from '@vk-ts/provider-registry';
 import type { AgentSettings } from './agent-config.ts';
 import { LeaderElector } from './leader-election.ts';
 import { NodeController } from './node-controller.ts';
+import { PodWatcher } from './pod-watcher.ts';
 
 export interface NodeAgentOptions {
   settings: AgentSettings;
@@ -13,6 +16,10 @@ export interface NodeAgentOptions {
   logger: Logger;
   /** Identity in leader election, e.g. "<pod name>_<random>". */
   identity: string;
+  /** Redis of the work queue; without it no pod watcher runs (node status only). */
+  redisUrl?: string;
+  /** How often every pod is enqueued again (lost work is rebuilt from the API server). */
+  resyncIntervalMs?: number;
   /** Overridable for tests; defaults to the provider registry. */
   createProvider?: typeof createProvider;
 }
@@ -26,6 +33,9 @@ export class NodeAgent {
   readonly #providers: Provider[];
   readonly #elector: LeaderElector | undefined;
   #controllers: NodeController[] = [];
+  #watchers: PodWatcher[] = [];
+  #queues: Queue<PodJobData>[] = [];
+  #redis: Redis | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(options: NodeAgentOptions) {
@@ -94,11 +104,32 @@ export class NodeAgent {
       statusUpdateIntervalMs: settings.nodeStatusUpdateIntervalSeconds * 1000,
     }));
     for (const c of this.#controllers) c.start();
+    if (this.#o.redisUrl) {
+      // BullMQ needs maxRetriesPerRequest: null so blocking commands survive reconnects.
+      if (!this.#redis) {
+        this.#redis = new Redis(this.#o.redisUrl, { maxRetriesPerRequest: null });
+        this.#redis.on('error', (err) => logger.warn({ err }, 'redis connection error'));
+      }
+      this.#queues = settings.nodes.map((n) => new Queue<PodJobData>(podQueueName(n.name), { connection: this.#redis! }));
+      this.#watchers = settings.nodes.map((n, i) => new PodWatcher({
+        client, queue: this.#queues[i]!, nodeName: n.name, logger, resyncIntervalMs: this.#o.resyncIntervalMs ?? 60_000,
+      }));
+      for (const q of this.#queues) q.on('error', (err) => logger.warn({ err }, 'queue error'));
+      for (const w of this.#watchers) w.start();
+    }
   }
 
   async #stopLeading(): Promise<void> {
     const controllers = this.#controllers;
+    const watchers = this.#watchers;
+    const queues = this.#queues;
     this.#controllers = [];
-    await Promise.all(controllers.map((c) => c.close()));
+    this.#watchers = [];
+    this.#queues = [];
+    await Promise.all([...controllers.map((c) => c.close()), ...watchers.map((w) => w.close())]);
+    await Promise.allSettled(queues.map((q) => q.close()));
+    const redis = this.#redis;
+    this.#redis = undefined;
+    redis?.disconnect();
   }
 }

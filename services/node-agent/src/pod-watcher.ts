@@ -1,0 +1,160 @@
+import type { Queue } from 'bullmq';
+import {
+  Backoff, POD_JOB_ATTEMPTS, POD_JOB_BACKOFF_MS, POD_JOB_NAME, delay, isKubeGone, podJobKey,
+  type KubeRestClient, type Logger, type PodJobData, type PodOperation,
+} from '@vk-ts/core';
+
+interface PodMeta {
+  metadata: {
+    namespace: string; name: string; uid: string; resourceVersion: string; generation?: number;
+    deletionTimestamp?: string; labels?: Record<string, string>; annotations?: Record<string, string>;
+  };
+}
+
+export interface PodWatcherOptions {
+  client: KubeRestClient;
+  queue: Queue<PodJobData>;
+  nodeName: string;
+  logger: Logger;
+  resyncIntervalMs: number;
+}
+
+/**
+ * List+watch of the pods bound to one node, turning every relevant change
+ * (spec, deletion, labels, annotations) into a reconcile job. Status-only
+ * changes (ours) are not enqueued. On 410 Gone it relists; otherwise it
+ * resumes from the last resourceVersion, with capped backoff. A periodic
+ * resync enqueues every pod so lost work is rebuilt from the API server.
+ */
+export class PodWatcher {
+  readonly #o: PodWatcherOptions;
+  readonly #log: Logger;
+  readonly #abort = new AbortController();
+  /** uid → signature of the fields that matter; decides what is "relevant". */
+  readonly #seen = new Map<string, string>();
+  #loops: Promise<void>[] = [];
+  #closing: Promise<void> | undefined;
+
+  constructor(options: PodWatcherOptions) {
+    this.#o = options;
+    this.#log = options.logger.child({ node: options.nodeName, component: 'pod-watcher' });
+  }
+
+  start(): void {
+    this.#loops.push(this.#watchLoop(), this.#resyncLoop());
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#abort.abort();
+      await Promise.allSettled(this.#loops);
+    })();
+    return this.#closing;
+  }
+
+  async #watchLoop(): Promise<void> {
+    const signal = this.#abort.signal;
+    const backoff = new Backoff({ initialMs: 500, maxMs: 30_000 });
+    let resourceVersion: string | undefined;
+    while (!signal.aborted) {
+      try {
+        if (!resourceVersion) resourceVersion = await this.#list('resync');
+        await this.#o.client.watch<PodMeta>('/api/v1/pods', {
+          fieldSelector: `spec.nodeName=${this.#o.nodeName}`,
+          resourceVersion,
+          allowWatchBookmarks: true,
+          timeoutSeconds: 300,
+        }, (event) => {
+          backoff.reset();
+          resourceVersion = event.object.metadata.resourceVersion;
+          if (event.type === 'BOOKMARK') return;
+          void this.#onEvent(event.type, event.object);
+        }, signal);
+      } catch (err) {
+        if (signal.aborted) break;
+        if (isKubeGone(err)) {
+          this.#log.info('watch expired (410 Gone): relisting');
+          resourceVersion = undefined;
+          continue;
+        }
+        const waitMs = backoff.next();
+        this.#log.warn({ err, retryInMs: waitMs }, 'pod watch failed; retrying');
+        await delay(waitMs, signal);
+      }
+    }
+  }
+
+  async #resyncLoop(): Promise<void> {
+    const signal = this.#abort.signal;
+    while (!signal.aborted) {
+      await delay(this.#o.resyncIntervalMs, signal);
+      if (signal.aborted) break;
+      try {
+        await this.#list('resync', true);
+      } catch (err) {
+        this.#log.warn({ err }, 'pod resync failed; next one at the next interval');
+      }
+    }
+  }
+
+  /** Lists the node's pods and enqueues those that changed (all of them when `all`). Returns the list resourceVersion. */
+  async #list(op: PodOperation, all = false): Promise<string> {
+    const list = await this.#o.client.get<{ metadata: { resourceVersion: string }; items: PodMeta[] }>('/api/v1/pods', {
+      query: { fieldSelector: `spec.nodeName=${this.#o.nodeName}` },
+    });
+    const present = new Set<string>();
+    await Promise.all(list.items.map(async (pod) => {
+      present.add(pod.metadata.uid);
+      const changed = this.#remember(pod);
+      if (all || changed || op === 'resync') await this.#enqueue(pod, op);
+    }));
+    for (const uid of this.#seen.keys()) if (!present.has(uid)) this.#seen.delete(uid);
+    if (all) await this.#enqueueSweep();
+    return list.metadata.resourceVersion;
+  }
+
+  async #onEvent(type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'ERROR', pod: PodMeta): Promise<void> {
+    if (type === 'DELETED') {
+      this.#seen.delete(pod.metadata.uid);
+      await this.#enqueue(pod, 'delete');
+      return;
+    }
+    const isNew = !this.#seen.has(pod.metadata.uid);
+    if (!this.#remember(pod)) return;
+    await this.#enqueue(pod, isNew ? 'create' : pod.metadata.deletionTimestamp ? 'delete' : 'update');
+  }
+
+  /** True when the pod changed in a way the worker must act on. */
+  #remember(pod: PodMeta): boolean {
+    const m = pod.metadata;
+    const signature = JSON.stringify([m.generation, m.deletionTimestamp, m.labels, m.annotations]);
+    if (this.#seen.get(m.uid) === signature) return false;
+    this.#seen.set(m.uid, signature);
+    return true;
+  }
+
+  async #enqueue(pod: PodMeta, op: PodOperation): Promise<void> {
+    const m = pod.metadata;
+    const data: PodJobData = { namespace: m.namespace, name: m.name, uid: m.uid, resourceVersion: m.resourceVersion, op };
+    try {
+      await this.#o.queue.add(POD_JOB_NAME, data, {
+        deduplication: { id: podJobKey(data), keepLastIfActive: true },
+        attempts: POD_JOB_ATTEMPTS,
+        backoff: { type: 'exponential', delay: POD_JOB_BACKOFF_MS, jitter: 0.5 },
+        removeOnComplete: true,
+        removeOnFail: 1000,
+      });
+    } catch (err) {
+      // Not lost: the next resync enqueues the pod again from the API server.
+      this.#log.warn({ err, pod: `${m.namespace}/${m.name}` }, 'cannot enqueue pod; the next resync will');
+    }
+  }
+
+  /** A node-wide job that lets a worker delete provider pods no pod object owns. */
+  async #enqueueSweep(): Promise<void> {
+    const data: PodJobData = { namespace: '', name: '', uid: '', resourceVersion: '', op: 'resync' };
+    await this.#o.queue.add(POD_JOB_NAME, data, {
+      deduplication: { id: '__sweep__', keepLastIfActive: true }, removeOnComplete: true, removeOnFail: 100, attempts: 3,
+    }).catch((err: unknown) => this.#log.warn({ err }, 'cannot enqueue the orphan sweep'));
+  }
+}
