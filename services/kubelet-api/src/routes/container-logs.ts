@@ -1,0 +1,78 @@
+import type { FastifyInstance } from 'fastify';
+import type { V1Pod } from '@kubernetes/client-node';
+import { ErrorCodes, VkError, isKubeNotFound, type KubeRestClient, type LogOptions, type Provider } from '@vk-ts/core';
+
+interface Params { namespace: string; pod: string; container: string }
+interface Query {
+  follow?: string; previous?: string; timestamps?: string; tailLines?: string; limitBytes?: string; sinceSeconds?: string; sinceTime?: string;
+}
+
+const NAME = '^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$';
+const BOOL = { type: 'string', enum: ['true', 'false', '1', '0', ''] };
+const INT = { type: 'string', pattern: '^[0-9]{1,15}$' };
+
+/**
+ * GET /containerLogs/{namespace}/{pod}/{container}, as the kubelet answers it:
+ * tailLines, follow, limitBytes, previous, sinceSeconds, sinceTime (RFC 3339;
+ * both since-params at once is a 400), timestamps. Streams with flushing; a
+ * follow ends when the container ends or the client goes away, and the
+ * provider stream is destroyed either way.
+ */
+export function containerLogsRoute(app: FastifyInstance, deps: { client: KubeRestClient; provider: Provider; nodeName: string }): void {
+  app.get<{ Params: Params; Querystring: Query }>('/containerLogs/:namespace/:pod/:container', {
+    schema: {
+      params: {
+        type: 'object', required: ['namespace', 'pod', 'container'],
+        properties: { namespace: { type: 'string', pattern: NAME }, pod: { type: 'string', pattern: NAME }, container: { type: 'string', pattern: NAME } },
+      },
+      querystring: {
+        type: 'object',
+        properties: { follow: BOOL, previous: BOOL, timestamps: BOOL, tailLines: INT, limitBytes: INT, sinceSeconds: INT, sinceTime: { type: 'string', maxLength: 64 } },
+      },
+    },
+  }, async (req, reply) => {
+    const q = req.query;
+    if (q.sinceSeconds !== undefined && q.sinceTime !== undefined) {
+      throw new VkError(ErrorCodes.REQUEST_INVALID, 'at most one of sinceTime or sinceSeconds may be specified');
+    }
+    const options: LogOptions = {
+      follow: isTrue(q.follow), previous: isTrue(q.previous), timestamps: isTrue(q.timestamps),
+      ...(q.tailLines !== undefined ? { tailLines: Number(q.tailLines) } : {}),
+      ...(q.limitBytes !== undefined ? { limitBytes: Number(q.limitBytes) } : {}),
+      ...(q.sinceSeconds !== undefined ? { sinceSeconds: Number(q.sinceSeconds) } : {}),
+    };
+    if (q.sinceTime !== undefined) {
+      const t = Date.parse(q.sinceTime);
+      if (!/^\d{4}-\d{2}-\d{2}T/.test(q.sinceTime) || Number.isNaN(t)) {
+        throw new VkError(ErrorCodes.REQUEST_INVALID, `sinceTime "${q.sinceTime}" is not an RFC 3339 time`);
+      }
+      options.sinceTime = new Date(t);
+    }
+    if (!deps.provider.getContainerLogs) {
+      throw new VkError(ErrorCodes.PROVIDER_NOT_IMPLEMENTED, `provider ${deps.provider.name} does not serve container logs`);
+    }
+    const { namespace, pod: name, container } = req.params;
+    let pod: V1Pod;
+    try {
+      pod = await deps.client.get<V1Pod>(`/api/v1/namespaces/${namespace}/pods/${name}`);
+    } catch (err) {
+      if (isKubeNotFound(err)) throw new VkError(ErrorCodes.PROVIDER_NOT_FOUND, `pod "${namespace}/${name}" not found`);
+      throw err;
+    }
+    if (pod.spec?.nodeName !== deps.nodeName) {
+      throw new VkError(ErrorCodes.PROVIDER_NOT_FOUND, `pod "${namespace}/${name}" is not on node ${deps.nodeName}`);
+    }
+    const known = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].some((c) => c.name === container);
+    if (!known) throw new VkError(ErrorCodes.PROVIDER_NOT_FOUND, `container "${container}" is not valid for pod "${namespace}/${name}"`);
+    const abort = new AbortController();
+    req.raw.once('close', () => abort.abort());
+    const stream = await deps.provider.getContainerLogs({ namespace, name, uid: pod.metadata!.uid! }, container, options, abort.signal);
+    stream.once('error', () => stream.destroy());
+    reply.raw.once('close', () => stream.destroy());
+    return reply.type('text/plain').header('cache-control', 'no-cache').send(stream);
+  });
+}
+
+function isTrue(v: string | undefined): boolean {
+  return v === 'true' || v === '1';
+}
