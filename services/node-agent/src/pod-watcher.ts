@@ -58,7 +58,7 @@ export class PodWatcher {
     let resourceVersion: string | undefined;
     while (!signal.aborted) {
       try {
-        if (!resourceVersion) resourceVersion = await this.#list('resync');
+        if (!resourceVersion) resourceVersion = await this.#list(false);
         await this.#o.client.watch<PodMeta>('/api/v1/pods', {
           fieldSelector: `spec.nodeName=${this.#o.nodeName}`,
           resourceVersion,
@@ -90,26 +90,30 @@ export class PodWatcher {
       await delay(this.#o.resyncIntervalMs, signal);
       if (signal.aborted) break;
       try {
-        await this.#list('resync', true);
+        await this.#list(true);
       } catch (err) {
         this.#log.warn({ err }, 'pod resync failed; next one at the next interval');
       }
     }
   }
 
-  /** Lists the node's pods and enqueues those that changed (all of them when `all`). Returns the list resourceVersion. */
-  async #list(op: PodOperation, all = false): Promise<string> {
+  /**
+   * Lists the node's pods and enqueues every one of them (after a relist we
+   * cannot know what the missed events were); `sweep` also enqueues the orphan
+   * sweep. Returns the list's resourceVersion.
+   */
+  async #list(sweep: boolean): Promise<string> {
     const list = await this.#o.client.get<{ metadata: { resourceVersion: string }; items: PodMeta[] }>('/api/v1/pods', {
       query: { fieldSelector: `spec.nodeName=${this.#o.nodeName}` },
     });
     const present = new Set<string>();
     await Promise.all(list.items.map(async (pod) => {
       present.add(pod.metadata.uid);
-      const changed = this.#remember(pod);
-      if (all || changed || op === 'resync') await this.#enqueue(pod, op);
+      this.#remember(pod);
+      await this.#enqueue(pod, 'resync');
     }));
     for (const uid of this.#seen.keys()) if (!present.has(uid)) this.#seen.delete(uid);
-    if (all) await this.#enqueueSweep();
+    if (sweep) await this.#enqueueSweep();
     return list.metadata.resourceVersion;
   }
 
