@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ServiceProcess, freePort, waitFor } from '@vk-ts/testbed';
 import { env } from './fixtures.ts';
+import { isKubeNotFound } from '@vk-ts/core';
 
 interface Condition { type: string; status: string; lastTransitionTime: string; lastHeartbeatTime: string }
 interface NodeJson {
@@ -82,9 +83,17 @@ describe('node-agent', function () {
   it('renews its Lease every interval; stopped, the node goes NotReady; restarted, Ready again with a new transition time', async () => {
     const agent = startAgent('na-lease');
     await waitFor('node Ready', async () => ready(await getNode('na-lease')) === 'True');
-    const renewTime = async () => (await env.client.get<{ spec: { renewTime: string } }>('/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/na-lease')).spec.renewTime;
-    const first = await renewTime();
-    await waitFor('lease renewed', async () => (await renewTime()) !== first, { timeoutMs: 5000 });
+    // The Lease is written by its own loop, so it may appear a moment after the node is Ready.
+    const renewTime = async () => {
+      try {
+        return (await env.client.get<{ spec: { renewTime: string } }>('/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/na-lease')).spec.renewTime;
+      } catch (err) {
+        if (isKubeNotFound(err)) return undefined;
+        throw err;
+      }
+    };
+    const first = await waitFor('lease created', renewTime);
+    await waitFor('lease renewed', async () => { const t = await renewTime(); return t !== undefined && t !== first; }, { timeoutMs: 5000 });
     const readyBefore = (await getNode('na-lease'))!.status.conditions!.find((c) => c.type === 'Ready')!;
 
     await agent.stop();
