@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { V1Pod, V1PodStatus } from '@kubernetes/client-node';
+import type { StatsSummary } from './stats-summary.ts';
 
 /**
  * The provider interface, shared by all three services: the node side
@@ -100,7 +101,18 @@ export interface ContainerStreamer {
   getContainerLogs(ref: PodRef, container: string, options: LogOptions, signal: AbortSignal): Promise<Readable>;
 }
 
-export interface Provider extends NodeProvider, PodLifecycleHandler, Partial<ContainerStreamer> {
+/** Stats side (kubelet-api /stats/summary and /metrics/resource). Optional: a provider without it answers 501. */
+export interface StatsProvider {
+  /**
+   * Resource usage of the node and of every pod the provider runs for it, in
+   * the kubelet's Summary shape. Cumulative figures (usageCoreNanoSeconds)
+   * never decrease for a running container; may be called often (every
+   * metrics-server scrape), so it should answer from one backend call.
+   */
+  getStatsSummary(signal?: AbortSignal): Promise<StatsSummary>;
+}
+
+export interface Provider extends NodeProvider, PodLifecycleHandler, Partial<ContainerStreamer>, Partial<StatsProvider> {
   /** Provider name as in `--provider`: `mock`, `aws`, `azure`. */
   readonly name: string;
   /** Idempotent; releases clients and timers. */

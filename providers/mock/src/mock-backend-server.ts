@@ -2,6 +2,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { MockBackend, MockBackendError, mockPodKey, type MockPodSpec } from './mock-backend.ts';
 
+const RECEIVED_MAX = 10_000;
+
 /**
  * The mock backend's HTTP API: a stand-in for a cloud container service. It
  * is ours (there is no real part to run for "the mock provider"), and it says
@@ -18,10 +20,13 @@ import { MockBackend, MockBackendError, mockPodKey, type MockPodSpec } from './m
  *   POST   /admin/pods/{ns}/{name}/{uid}/lose
  *   POST   /admin/pods/{ns}/{name}/{uid}/exit/{container}   body { exitCode }
  *   POST   /admin/pods/{ns}/{name}/{uid}/logs/{container}   body { lines: string[] }
+ *   POST   /admin/pods/{ns}/{name}/{uid}/usage/{container}  body { cpuNanoCores?, memoryBytes? }
  *   GET    /admin/create-counts                       { "<ns>/<name>/<uid>": n }
  */
 export class MockBackendServer {
   readonly backend: MockBackend;
+  /** Method and raw URL of the latest requests (at most RECEIVED_MAX), so tests can assert what reached the "cloud". */
+  readonly received: { method: string; url: string }[] = [];
   #server: Server | undefined;
   #closing: Promise<void> | undefined;
 
@@ -32,6 +37,8 @@ export class MockBackendServer {
   async listen(port = 0, host = '127.0.0.1'): Promise<string> {
     const server = createServer((req, res) => {
       res.setHeader('x-mock-backend', 'virtual-kubelet-ts');
+      this.received.push({ method: req.method ?? 'GET', url: req.url ?? '/' });
+      if (this.received.length > RECEIVED_MAX) this.received.splice(0, this.received.length - RECEIVED_MAX);
       this.#route(req, res).catch((err: unknown) => sendError(res, err));
     });
     this.#server = server;
@@ -86,6 +93,10 @@ export class MockBackendServer {
         if (parts[5] === 'lose') { b.lose(ref); return sendJson(res, 200, {}); }
         if (parts[5] === 'exit' && parts[6]) {
           b.exitContainer(ref, parts[6], (await readJson<{ exitCode: number }>(req)).exitCode);
+          return sendJson(res, 200, {});
+        }
+        if (parts[5] === 'usage' && parts[6]) {
+          b.setUsage(ref, parts[6], await readJson<{ cpuNanoCores?: number; memoryBytes?: number }>(req));
           return sendJson(res, 200, {});
         }
         if (parts[5] === 'logs' && parts[6]) {

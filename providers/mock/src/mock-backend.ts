@@ -204,6 +204,14 @@ export class MockBackend {
     }
   }
 
+  /** Scenario: set a container's CPU (nanocores) and working-set memory (bytes); stats derive from them. */
+  setUsage(ref: PodRef, container: string, usage: { cpuNanoCores?: number; memoryBytes?: number }): void {
+    const c = this.#mustGet(ref).containers.find((x) => x.name === container);
+    if (!c) throw new MockBackendError('not-found', `pod ${mockPodKey(ref)} has no container "${container}"`);
+    if (usage.cpuNanoCores !== undefined) c.cpuNanoCores = usage.cpuNanoCores;
+    if (usage.memoryBytes !== undefined) c.memoryBytes = usage.memoryBytes;
+  }
+
   close(): void {
     for (const timer of this.#timers) clearTimeout(timer);
     this.#timers.clear();

@@ -2,8 +2,9 @@ import { Readable } from 'node:stream';
 import type { V1ContainerState, V1ContainerStatus, V1PodStatus } from '@kubernetes/client-node';
 import {
   ErrorCodes, VkError,
-  type LogOptions, type NodeDescription, type PodRef, type Provider, type ProviderPod, type ResolvedPod,
+  type LogOptions, type NodeDescription, type PodRef, type Provider, type ProviderPod, type ResolvedPod, type StatsSummary,
 } from '@vk-ts/core';
+import { mockStatsSummary } from './mock-stats.ts';
 import type { MockContainer, MockPod, MockPodSpec } from './mock-backend.ts';
 
 export interface MockProviderOptions {
@@ -26,6 +27,7 @@ export interface MockProviderOptions {
 export class MockProvider implements Provider {
   readonly name = 'mock';
   readonly #options: MockProviderOptions;
+  readonly #startedAt = new Date();
 
   constructor(options: MockProviderOptions) {
     this.#options = options;
@@ -79,6 +81,11 @@ export class MockProvider implements Provider {
     const res = await this.#fetch('GET', `${podPath(ref)}/logs/${encodeURIComponent(container)}?${q}`, undefined, signal, 0);
     if (!res.body) return Readable.from([]);
     return Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>);
+  }
+
+  async getStatsSummary(signal?: AbortSignal): Promise<StatsSummary> {
+    const pods = await this.#call<MockPod[]>('GET', `/v1/pods?node=${encodeURIComponent(this.#options.nodeName)}`, undefined, signal);
+    return mockStatsSummary(this.#options.nodeName, this.#startedAt, pods, new Date());
   }
 
   async close(): Promise<void> {
