@@ -40,7 +40,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     : {};
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
-    maxParamLength: MAX_PARAM_LENGTH,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     ...https,
   }) as unknown as FastifyInstance;
   installErrorHandler(app);
