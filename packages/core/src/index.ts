@@ -12,3 +12,4 @@ export * from './config-errors.ts';
 export * from './event-recorder.ts';
 export * from './backoff.ts';
 export * from './queue-contract.ts';
+export * from './quantity.ts';

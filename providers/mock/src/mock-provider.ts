@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { V1ContainerState, V1ContainerStatus, V1PodStatus } from '@kubernetes/client-node';
 import {
@@ -47,8 +48,8 @@ export class MockProvider implements Provider {
     await this.#call('PATCH', podPath(pod.ref), this.#spec(pod));
   }
 
-  async deletePod(ref: PodRef): Promise<void> {
-    await this.#call('DELETE', podPath(ref));
+  async deletePod(ref: PodRef, options: { gracePeriodSeconds: number }): Promise<void> {
+    await this.#call('DELETE', `${podPath(ref)}?gracePeriodSeconds=${Math.max(0, Math.floor(options.gracePeriodSeconds))}`);
   }
 
   async getPod(ref: PodRef): Promise<ProviderPod | undefined> {
@@ -92,7 +93,10 @@ export class MockProvider implements Provider {
       ref: pod.ref,
       containers: pod.containers.map(container),
       initContainers: pod.initContainers.map(container),
-      volumes: pod.volumes.map((v) => v.name),
+      volumes: pod.volumes.map((v) => ({
+        name: v.name, kind: v.kind,
+        files: Object.fromEntries(Object.entries(v.files).map(([path, data]) => [path, createHash('sha256').update(data).digest('hex')])),
+      })),
     };
   }
 
@@ -108,6 +112,14 @@ export class MockProvider implements Provider {
       podIPs: [{ ip: pod.podIP }],
       startTime: pod.createdAt as unknown as Date,
       containerStatuses,
+      // The mock runs init containers instantly and successfully, before the pod's containers.
+      ...(pod.spec.initContainers.length ? {
+        initContainerStatuses: pod.spec.initContainers.map((c): V1ContainerStatus => ({
+          name: c.name, image: c.image, imageID: `mock://${c.image}`, containerID: `mock://${pod.spec.ref.uid}/${c.name}`,
+          ready: true, started: false, restartCount: 0,
+          state: { terminated: { exitCode: 0, reason: 'Completed', startedAt: pod.createdAt as unknown as Date, finishedAt: pod.createdAt as unknown as Date } },
+        })),
+      } : {}),
       ...(this.#options.hostIP ? { hostIP: this.#options.hostIP, hostIPs: [{ ip: this.#options.hostIP }] } : {}),
     };
     return { ref: pod.spec.ref, status };

@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
 import {
-  Backoff, POD_JOB_ATTEMPTS, POD_JOB_BACKOFF_MS, POD_JOB_NAME, delay, isKubeGone, podJobKey,
+  Backoff, POD_JOB_NAME, STATUS_SYNC_JOB, SWEEP_JOB, delay, isKubeGone, podJobOptions,
   type KubeRestClient, type Logger, type PodJobData, type PodOperation,
 } from '@vk-ts/core';
 
@@ -17,6 +17,8 @@ export interface PodWatcherOptions {
   nodeName: string;
   logger: Logger;
   resyncIntervalMs: number;
+  /** How often a worker polls the provider for every pod's state in one call (batch status sync); 0 disables. */
+  statusSyncIntervalMs: number;
 }
 
 /**
@@ -24,7 +26,10 @@ export interface PodWatcherOptions {
  * (spec, deletion, labels, annotations) into a reconcile job. Status-only
  * changes (ours) are not enqueued. On 410 Gone it relists; otherwise it
  * resumes from the last resourceVersion, with capped backoff. A periodic
- * resync enqueues every pod so lost work is rebuilt from the API server.
+ * resync enqueues every pod so lost work is rebuilt from the API server, and
+ * the orphan sweep (also run after the first list). A shorter periodic tick
+ * enqueues the batch status sync, which carries provider-side changes
+ * (a container exits, a pod vanishes) to the pods.
  */
 export class PodWatcher {
   readonly #o: PodWatcherOptions;
@@ -42,6 +47,7 @@ export class PodWatcher {
 
   start(): void {
     this.#loops.push(this.#watchLoop(), this.#resyncLoop());
+    if (this.#o.statusSyncIntervalMs > 0) this.#loops.push(this.#statusSyncLoop());
   }
 
   close(): Promise<void> {
@@ -58,7 +64,8 @@ export class PodWatcher {
     let resourceVersion: string | undefined;
     while (!signal.aborted) {
       try {
-        if (!resourceVersion) resourceVersion = await this.#list(false);
+        // Every (re)list also sweeps: after a gap we cannot know which deletions were missed.
+        if (!resourceVersion) resourceVersion = await this.#list(true);
         await this.#o.client.watch<PodMeta>('/api/v1/pods', {
           fieldSelector: `spec.nodeName=${this.#o.nodeName}`,
           resourceVersion,
@@ -94,6 +101,16 @@ export class PodWatcher {
       } catch (err) {
         this.#log.warn({ err }, 'pod resync failed; next one at the next interval');
       }
+    }
+  }
+
+  async #statusSyncLoop(): Promise<void> {
+    const signal = this.#abort.signal;
+    while (!signal.aborted) {
+      await delay(this.#o.statusSyncIntervalMs, signal);
+      if (signal.aborted) break;
+      await this.#o.queue.add(POD_JOB_NAME, STATUS_SYNC_JOB.data, STATUS_SYNC_JOB.options)
+        .catch((err: unknown) => this.#log.warn({ err }, 'cannot enqueue the status sync; next one at the next interval'));
     }
   }
 
@@ -141,13 +158,7 @@ export class PodWatcher {
     const m = pod.metadata;
     const data: PodJobData = { namespace: m.namespace, name: m.name, uid: m.uid, resourceVersion: m.resourceVersion, op };
     try {
-      await this.#o.queue.add(POD_JOB_NAME, data, {
-        deduplication: { id: podJobKey(data), keepLastIfActive: true },
-        attempts: POD_JOB_ATTEMPTS,
-        backoff: { type: 'exponential', delay: POD_JOB_BACKOFF_MS, jitter: 0.5 },
-        removeOnComplete: true,
-        removeOnFail: 1000,
-      });
+      await this.#o.queue.add(POD_JOB_NAME, data, podJobOptions(data));
     } catch (err) {
       // Not lost: the next resync enqueues the pod again from the API server.
       this.#log.warn({ err, pod: `${m.namespace}/${m.name}` }, 'cannot enqueue pod; the next resync will');
@@ -156,9 +167,6 @@ export class PodWatcher {
 
   /** A node-wide job that lets a worker delete provider pods no pod object owns. */
   async #enqueueSweep(): Promise<void> {
-    const data: PodJobData = { namespace: '', name: '', uid: '', resourceVersion: '', op: 'resync' };
-    await this.#o.queue.add(POD_JOB_NAME, data, {
-      deduplication: { id: '__sweep__', keepLastIfActive: true }, removeOnComplete: true, removeOnFail: 100, attempts: 3,
-    }).catch((err: unknown) => this.#log.warn({ err }, 'cannot enqueue the orphan sweep'));
+    await this.#o.queue.add(POD_JOB_NAME, SWEEP_JOB.data, SWEEP_JOB.options).catch((err: unknown) => this.#log.warn({ err }, 'cannot enqueue the orphan sweep'));
   }
 }
