@@ -35,7 +35,7 @@ async function waitPhase(name: string, phase: string, timeoutMs = 30_000): Promi
     return await waitFor(`pod ${name} ${phase}`, async () => { const p = await getPod(name); return p?.status?.phase === phase ? p : undefined; }, { timeoutMs });
   } catch (err) {
     const p = await getPod(name);
-    throw new Error(`${(err as Error).message}; pod status ${JSON.stringify(p?.status)}; events: ${await eventReasons(name)}`);
+    throw new Error(`${(err as Error).message}; pod status ${JSON.stringify(p?.status)}; events: ${await eventReasons(name)}`, { cause: err });
   }
 }
 
