@@ -119,6 +119,7 @@ export class PodReconciler {
       this.#o.logger.warn({ pod: `${ref.namespace}/${ref.name}`, uid: ref.uid }, 'grace period over and the provider still runs containers: forcing the deletion');
       await provider.deletePod(ref, { gracePeriodSeconds: 0 });
     }
+    this.#o.logger.debug({ pod: `${ref.namespace}/${ref.name}`, uid: ref.uid, forced: !stopped }, 'provider stopped the pod: deleting the pod object');
     try {
       // Grace 0 with a UID precondition: never deletes a newer pod of the same name.
       await client.delete(podPath(ref), { apiVersion: 'v1', kind: 'DeleteOptions', gracePeriodSeconds: 0, preconditions: { uid: ref.uid } });
