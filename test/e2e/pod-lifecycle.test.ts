@@ -130,6 +130,35 @@ describe('pod lifecycle: what the provider receives, provider-side changes, fail
     assert.ok(!(await env.kubectl('-n', NS, 'get', 'events', '-o', 'json')).includes(secretValue), 'an Event holds the secret');
   });
 
+  it('runs a pod whose optional ConfigMap and Secret are missing with Optional…NotFound Events, and holds one whose mandatory Secret is missing until it exists', async () => {
+    await createPod('optional-refs', {
+      containers: [{
+        name: 'c', image: 'busybox',
+        envFrom: [{ configMapRef: { name: 'no-such-cm', optional: true } }],
+        env: [{ name: 'S', valueFrom: { secretKeyRef: { name: 'no-such-secret', key: 'k', optional: true } } }],
+      }],
+      volumes: [{ name: 'maybe', secret: { secretName: 'no-such-secret-vol', optional: true } }],
+    });
+    await createPod('needs-secret', { containers: [{ name: 'c', image: 'busybox', env: [{ name: 'TOKEN', valueFrom: { secretKeyRef: { name: 'api-token', key: 'token' } } }] }] });
+
+    const optional = await waitPhase('optional-refs', 'Running');
+    assert.ok(env.mock.backend.get(refOf(optional)), 'running in the provider');
+    assert.deepEqual(env.mock.backend.get(refOf(optional))!.spec.volumes.find((v) => v.name === 'maybe')?.files, {});
+    await waitFor('Optional…NotFound events', async () => {
+      const reasons = await eventReasons('optional-refs');
+      return reasons.includes('OptionalConfigMapNotFound') && reasons.includes('OptionalSecretNotFound');
+    });
+
+    await waitFor('MandatorySecretNotFound event', async () => (await eventReasons('needs-secret')).includes('MandatorySecretNotFound'));
+    const held = (await getPod('needs-secret'))!;
+    assert.equal(held.status?.phase, 'Pending');
+    assert.equal(held.status?.reason, 'CreateContainerConfigError');
+    assert.equal(env.mock.backend.get(refOf(held)), undefined, 'not created in the provider');
+    await env.kubectl('-n', NS, 'create', 'secret', 'generic', 'api-token', '--from-literal=token=t0k3n');
+    const started = await waitPhase('needs-secret', 'Running', 60_000);
+    assert.equal(env.mock.backend.get(refOf(started))!.spec.containers[0]!.env['TOKEN'], 't0k3n');
+  });
+
   it('shows a container that exits in the provider on the pod within seconds, and a pod the provider lost as Failed with a Warning Event', async () => {
     await createPod('exits', { containers: [{ name: 'a', image: 'busybox' }, { name: 'b', image: 'busybox' }] });
     await createPod('lost', { containers: [{ name: 'c', image: 'busybox' }] });
