@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { MockBackend, MockBackendError, mockPodKey, type MockPodSpec } from './mock-backend.ts';
+import { MockBackend, MockBackendError, mockPodKey, type MockPod, type MockPodSpec } from './mock-backend.ts';
 
 /**
  * The mock backend's HTTP API: a stand-in for a cloud container service. It
@@ -64,7 +64,8 @@ export class MockBackendServer {
       return sendJson(res, 503, { message: 'mock backend set unhealthy' });
     }
     if (parts[0] === 'v1' && parts[1] === 'pods') {
-      if (parts.length === 2 && method === 'GET') return sendJson(res, 200, b.list(url.searchParams.get('node') ?? undefined));
+      // Listings leave out logs and env: the status sync lists every pod every few seconds.
+      if (parts.length === 2 && method === 'GET') return sendJson(res, 200, b.list(url.searchParams.get('node') ?? undefined).map(listView));
       const ref = { namespace: parts[2] ?? '', name: parts[3] ?? '', uid: parts[4] ?? '' };
       if (parts.length === 5) {
         if (method === 'PUT') return sendJson(res, 200, b.create(await readJson<MockPodSpec>(req)));
@@ -153,4 +154,13 @@ async function readJson<T = Record<string, unknown>>(req: IncomingMessage): Prom
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
   return JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as T;
+}
+
+/** A pod as listed: state without log lines, spec without env values. */
+function listView(pod: MockPod): MockPod {
+  return {
+    ...pod,
+    containers: pod.containers.map((c) => ({ ...c, logs: [] })),
+    spec: { ...pod.spec, containers: pod.spec.containers.map((c) => ({ ...c, env: {} })), initContainers: pod.spec.initContainers.map((c) => ({ ...c, env: {} })) },
+  };
 }
