@@ -1,7 +1,7 @@
 import { UnrecoverableError } from 'bullmq';
 import type { V1Pod } from '@kubernetes/client-node';
 import {
-  ErrorCodes, PatchType, VkError, hasCode, isKubeConflict, isKubeNotFound, isPermanent,
+  ErrorCodes, PatchType, hasCode, isKubeConflict, isKubeNotFound, isPermanent,
   type EventRecorder, type KubeRestClient, type Logger, type PodJobData, type PodRef, type Provider, type ProviderPod,
 } from '@vk-ts/core';
 import { PodResolver } from './pod-resolver.ts';
@@ -79,21 +79,23 @@ export class PodReconciler {
       return DONE;
     }
 
-    let provided = await provider.getPod(ref);
+    // A pod that never started is created straight away (create is idempotent and answers the provider's
+    // view); only one that ran before is looked up first, so that a vanished copy is reported, not re-created.
+    const started = pod.status?.containerStatuses?.some((c) => c.containerID) ?? false;
+    let provided = started ? await provider.getPod(ref) : undefined;
     if (!provided) {
-      if (pod.status?.containerStatuses?.some((c) => c.containerID)) {
+      if (started) {
         await this.#markLost(pod);
         return DONE;
       }
       try {
-        await provider.createPod(await this.#resolver.resolve(pod));
+        provided = await provider.createPod(await this.#resolver.resolve(pod));
       } catch (err) {
         await this.#createFailed(pod, err, ctx);
         throw isPermanent(err) ? new UnrecoverableError((err as Error).message) : err;
       }
-      provided = await provider.getPod(ref);
-      if (!provided) throw new VkError(ErrorCodes.PROVIDER_TRANSIENT, `pod "${ref.namespace}/${ref.name}" not visible in the provider right after create`);
-    } else if (imageChanged(pod, provided)) {
+    }
+    if (imageChanged(pod, provided)) {
       // The one in-place spec change Kubernetes allows on a running pod that a provider can apply.
       await provider.updatePod(await this.#resolver.resolve(pod));
       provided = (await provider.getPod(ref)) ?? provided;
