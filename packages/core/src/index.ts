@@ -13,3 +13,4 @@ export * from './event-recorder.ts';
 export * from './backoff.ts';
 export * from './queue-contract.ts';
 export * from './quantity.ts';
+export * from './list-watch.ts';

@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
 import {
-  Backoff, POD_JOB_NAME, STATUS_SYNC_JOB, SWEEP_JOB, delay, isKubeGone, podJobOptions,
+  POD_JOB_NAME, STATUS_SYNC_JOB, SWEEP_JOB, delay, podJobOptions, runListWatch,
   type KubeRestClient, type Logger, type PodJobData, type PodOperation,
 } from '@vk-ts/core';
 
@@ -58,37 +58,17 @@ export class PodWatcher {
     return this.#closing;
   }
 
-  async #watchLoop(): Promise<void> {
-    const signal = this.#abort.signal;
-    const backoff = new Backoff({ initialMs: 500, maxMs: 30_000 });
-    let resourceVersion: string | undefined;
-    while (!signal.aborted) {
-      try {
-        // Every (re)list also sweeps: after a gap we cannot know which deletions were missed.
-        if (!resourceVersion) resourceVersion = await this.#list(true);
-        await this.#o.client.watch<PodMeta>('/api/v1/pods', {
-          fieldSelector: `spec.nodeName=${this.#o.nodeName}`,
-          resourceVersion,
-          allowWatchBookmarks: true,
-          timeoutSeconds: 300,
-        }, (event) => {
-          backoff.reset();
-          resourceVersion = event.object.metadata.resourceVersion;
-          if (event.type === 'BOOKMARK') return;
-          void this.#onEvent(event.type, event.object);
-        }, signal);
-      } catch (err) {
-        if (signal.aborted) break;
-        if (isKubeGone(err)) {
-          this.#log.info('watch expired (410 Gone): relisting');
-          resourceVersion = undefined;
-          continue;
-        }
-        const waitMs = backoff.next();
-        this.#log.warn({ err, retryInMs: waitMs }, 'pod watch failed; retrying');
-        await delay(waitMs, signal);
-      }
-    }
+  #watchLoop(): Promise<void> {
+    // Every (re)list also sweeps: after a gap we cannot know which deletions were missed.
+    return runListWatch<PodMeta>({
+      client: this.#o.client,
+      path: '/api/v1/pods',
+      fieldSelector: `spec.nodeName=${this.#o.nodeName}`,
+      onList: (items) => this.#enqueueAll(items, true),
+      onEvent: (type, pod) => void this.#onEvent(type, pod),
+      logger: this.#log,
+      signal: this.#abort.signal,
+    });
   }
 
   async #resyncLoop(): Promise<void> {
@@ -114,27 +94,30 @@ export class PodWatcher {
     }
   }
 
-  /**
-   * Lists the node's pods and enqueues every one of them (after a relist we
-   * cannot know what the missed events were); `sweep` also enqueues the orphan
-   * sweep. Returns the list's resourceVersion.
-   */
-  async #list(sweep: boolean): Promise<string> {
-    const list = await this.#o.client.get<{ metadata: { resourceVersion: string }; items: PodMeta[] }>('/api/v1/pods', {
+  /** Lists the node's pods and enqueues them all (the periodic resync). */
+  async #list(sweep: boolean): Promise<void> {
+    const list = await this.#o.client.get<{ items: PodMeta[] }>('/api/v1/pods', {
       query: { fieldSelector: `spec.nodeName=${this.#o.nodeName}` },
     });
+    await this.#enqueueAll(list.items, sweep);
+  }
+
+  /**
+   * Enqueues every listed pod (after a (re)list we cannot know what the
+   * missed events were) and, with `sweep`, the orphan sweep.
+   */
+  async #enqueueAll(items: PodMeta[], sweep: boolean): Promise<void> {
     const present = new Set<string>();
-    await Promise.all(list.items.map(async (pod) => {
+    await Promise.all(items.map(async (pod) => {
       present.add(pod.metadata.uid);
       this.#remember(pod);
       await this.#enqueue(pod, 'resync');
     }));
     for (const uid of this.#seen.keys()) if (!present.has(uid)) this.#seen.delete(uid);
     if (sweep) await this.#enqueueSweep();
-    return list.metadata.resourceVersion;
   }
 
-  async #onEvent(type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'ERROR', pod: PodMeta): Promise<void> {
+  async #onEvent(type: 'ADDED' | 'MODIFIED' | 'DELETED', pod: PodMeta): Promise<void> {
     if (type === 'DELETED') {
       this.#seen.delete(pod.metadata.uid);
       await this.#enqueue(pod, 'delete');

@@ -10,6 +10,7 @@ import {
   POD_JOB_NAME, createMetricsRegistry, installGracefulShutdown, loadKubeConfig, podJobOptions, podQueueName, type PodJobData,
 } from '@vk-ts/core';
 import { createProvider, readProviderConfig, validateProviderConfig, type ProviderName } from '@vk-ts/provider-registry';
+import { PodCache } from './pod-cache.ts';
 import { PodLocks } from './pod-lock.ts';
 import { PodReconciler } from './pod-reconciler.ts';
 import { StatusDigests } from './status-digests.ts';
@@ -68,8 +69,10 @@ const provider = createProvider({
 const redis = new Redis(opts.redisUrl, { maxRetriesPerRequest: null });
 redis.on('error', (err) => logger.warn({ err }, 'redis connection error'));
 const digests = new StatusDigests(redis, opts.nodename);
+const cache = new PodCache({ client, nodeName: opts.nodename, logger });
+cache.start();
 const reconciler = new PodReconciler({
-  client, provider, logger, nodeName: opts.nodename, digests, events: new EventRecorder(client, { logger, host: hostname() }),
+  client, provider, logger, nodeName: opts.nodename, digests, cache, events: new EventRecorder(client, { logger, host: hostname() }),
 });
 // The pod lock outlives BullMQ's job lock: a job re-run after a stall waits for the first run instead of racing it.
 const locks = new PodLocks(redis, opts.nodename, 2 * opts.jobLockMs);
@@ -122,6 +125,7 @@ installGracefulShutdown({
   close: async () => {
     await worker.close();
     await queue.close();
+    await cache.close();
     redis.disconnect();
     await provider.close();
     await health.close();

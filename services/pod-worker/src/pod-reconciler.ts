@@ -6,6 +6,7 @@ import {
 } from '@vk-ts/core';
 import { PodResolver } from './pod-resolver.ts';
 import { desiredPodStatus, statusChanged } from './pod-status.ts';
+import type { PodCache } from './pod-cache.ts';
 import type { StatusDigests } from './status-digests.ts';
 
 export interface PodReconcilerOptions {
@@ -15,6 +16,8 @@ export interface PodReconcilerOptions {
   logger: Logger;
   nodeName: string;
   digests: StatusDigests;
+  /** Saves the GET of a pod the cache holds at the job's resourceVersion; without it every pass reads the API server. */
+  cache?: PodCache;
   /** How often a pod whose deletion waits for the provider is looked at again (capped by the grace deadline). */
   deletePollMs?: number;
 }
@@ -55,7 +58,7 @@ export class PodReconciler {
     const jobRef: PodRef = { namespace: job.namespace, name: job.name, uid: job.uid };
     let pod: V1Pod;
     try {
-      pod = await client.get<V1Pod>(podPath(job));
+      pod = this.#o.cache?.get(job.namespace, job.name, job.resourceVersion) ?? await client.get<V1Pod>(podPath(job));
     } catch (err) {
       if (!isKubeNotFound(err)) throw err;
       // Gone from the API server (force delete, or the last pass deleted it): make sure the provider follows.
