@@ -119,7 +119,12 @@ export class PodWatcher {
 
   async #onEvent(type: 'ADDED' | 'MODIFIED' | 'DELETED', pod: PodMeta): Promise<void> {
     if (type === 'DELETED') {
+      const signature = this.#seen.get(pod.metadata.uid);
       this.#seen.delete(pod.metadata.uid);
+      // Seen terminating before: that version's job deletes the pod from the provider whether the object is
+      // still there or not, and finishes only once the provider let it go. Only a deletion we never saw
+      // coming (a force delete of a running pod, or a gap in the watch) needs a job of its own.
+      if (signature !== undefined && terminating(signature)) return;
       await this.#enqueue(pod, 'delete');
       return;
     }
@@ -131,7 +136,7 @@ export class PodWatcher {
   /** True when the pod changed in a way the worker must act on. */
   #remember(pod: PodMeta): boolean {
     const m = pod.metadata;
-    const signature = JSON.stringify([m.generation, m.deletionTimestamp, m.labels, m.annotations]);
+    const signature = JSON.stringify([m.deletionTimestamp ?? null, m.generation, m.labels, m.annotations]);
     if (this.#seen.get(m.uid) === signature) return false;
     this.#seen.set(m.uid, signature);
     return true;
@@ -152,4 +157,9 @@ export class PodWatcher {
   async #enqueueSweep(): Promise<void> {
     await this.#o.queue.add(POD_JOB_NAME, SWEEP_JOB.data, SWEEP_JOB.options).catch((err: unknown) => this.#log.warn({ err }, 'cannot enqueue the orphan sweep'));
   }
+}
+
+/** Whether a signature from #remember is that of a pod with a deletion timestamp. */
+function terminating(signature: string): boolean {
+  return !signature.startsWith('[null,');
 }
