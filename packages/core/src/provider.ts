@@ -65,7 +65,11 @@ export interface ResolvedPod {
   volumes: ResolvedVolume[];
 }
 
-/** What the provider knows of one of its pods; mapped onto `pods/status` by the pod-worker. */
+/**
+ * What the provider knows of one of its pods; mapped onto `pods/status` by the
+ * pod-worker. `containerStatuses[].image` is the image as the pod spec names
+ * it (the worker compares the two to apply image updates).
+ */
 export interface ProviderPod {
   ref: PodRef;
   status: V1PodStatus;
@@ -73,8 +77,12 @@ export interface ProviderPod {
 
 /** Pod lifecycle side. Every method may be called more than once for the same pod and must be idempotent. */
 export interface PodLifecycleHandler {
-  /** Creates the pod's containers; a second call for the same uid is a no-op. */
-  createPod(pod: ResolvedPod): Promise<void>;
+  /**
+   * Creates the pod's containers and answers the provider's view of the pod
+   * right after; a second call for the same uid creates nothing and answers
+   * the existing pod (so a worker need not ask first).
+   */
+  createPod(pod: ResolvedPod): Promise<ProviderPod>;
   /** Applies a spec change the provider supports (e.g. image update); others reject with PROVIDER_PERMANENT. */
   updatePod(pod: ResolvedPod): Promise<void>;
   /** Stops and removes the pod; resolves once accepted. Absent pods are not an error. */

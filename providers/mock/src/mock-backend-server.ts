@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { MockBackend, MockBackendError, mockPodKey, type MockPodSpec } from './mock-backend.ts';
+import { MockBackend, MockBackendError, mockPodKey, type MockPod, type MockPodSpec } from './mock-backend.ts';
 
 const RECEIVED_MAX = 10_000;
 
@@ -14,7 +14,7 @@ const RECEIVED_MAX = 10_000;
  *   PUT    /v1/pods/{ns}/{name}/{uid}                 create (idempotent), body MockPodSpec
  *   PATCH  /v1/pods/{ns}/{name}/{uid}                 update, body MockPodSpec
  *   GET    /v1/pods/{ns}/{name}/{uid}                 one pod or 404
- *   DELETE /v1/pods/{ns}/{name}/{uid}                 stop and remove (absent is fine)
+ *   DELETE /v1/pods/{ns}/{name}/{uid}[?gracePeriodSeconds=N]  stop and remove (absent is fine)
  *   GET    /v1/pods/{ns}/{name}/{uid}/logs/{container}?tailLines&limitBytes&sinceTime&timestamps&follow
  *   PUT    /admin/faults                              body Partial<MockFaults>
  *   POST   /admin/pods/{ns}/{name}/{uid}/lose
@@ -71,12 +71,13 @@ export class MockBackendServer {
       return sendJson(res, 503, { message: 'mock backend set unhealthy' });
     }
     if (parts[0] === 'v1' && parts[1] === 'pods') {
-      if (parts.length === 2 && method === 'GET') return sendJson(res, 200, b.list(url.searchParams.get('node') ?? undefined));
+      // Listings leave out logs and env: the status sync lists every pod every few seconds.
+      if (parts.length === 2 && method === 'GET') return sendJson(res, 200, b.list(url.searchParams.get('node') ?? undefined).map(listView));
       const ref = { namespace: parts[2] ?? '', name: parts[3] ?? '', uid: parts[4] ?? '' };
       if (parts.length === 5) {
         if (method === 'PUT') return sendJson(res, 200, b.create(await readJson<MockPodSpec>(req)));
         if (method === 'PATCH') return sendJson(res, 200, b.update(await readJson<MockPodSpec>(req)));
-        if (method === 'DELETE') { b.delete(ref); return sendJson(res, 200, { deleted: true }); }
+        if (method === 'DELETE') { b.delete(ref, Number(url.searchParams.get('gracePeriodSeconds') ?? 0) || 0); return sendJson(res, 200, { deleted: true }); }
         if (method === 'GET') {
           const pod = b.get(ref);
           if (!pod) throw new MockBackendError('not-found', `no pod ${mockPodKey(ref)} in the mock backend`);
@@ -164,4 +165,13 @@ async function readJson<T = Record<string, unknown>>(req: IncomingMessage): Prom
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
   return JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as T;
+}
+
+/** A pod as listed: state without log lines, spec without env values. */
+function listView(pod: MockPod): MockPod {
+  return {
+    ...pod,
+    containers: pod.containers.map((c) => ({ ...c, logs: [] })),
+    spec: { ...pod.spec, containers: pod.spec.containers.map((c) => ({ ...c, env: {} })), initContainers: pod.spec.initContainers.map((c) => ({ ...c, env: {} })) },
+  };
 }
