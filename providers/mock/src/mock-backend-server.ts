@@ -123,15 +123,28 @@ export class MockBackendServer {
     res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
     let entries = c.logs.filter((e) => sinceTime === undefined || Date.parse(e.time) >= sinceTime);
     if (tailLines !== undefined) entries = tailLines === 0 ? [] : entries.slice(-tailLines);
-    const write = (e: { time: string; line: string }): boolean => {
+    // Lines are batched into writes of about 64 KiB: one write per line of a big log (hundreds of
+    // thousands) overwhelms the socket's write queue and the connection is dropped.
+    let batch: Buffer[] = [];
+    let batchBytes = 0;
+    const flush = (): void => {
+      if (batch.length === 0) return;
+      res.write(batch.length === 1 ? batch[0] : Buffer.concat(batch, batchBytes));
+      batch = [];
+      batchBytes = 0;
+    };
+    const write = (e: { time: string; line: string }, batched = false): boolean => {
       if (budget <= 0) return false;
       const text = Buffer.from(format(e));
       const chunk = text.length > budget ? text.subarray(0, budget) : text;
       budget -= chunk.length;
-      res.write(chunk);
+      batch.push(chunk);
+      batchBytes += chunk.length;
+      if (!batched || batchBytes >= 65_536) flush();
       return budget > 0;
     };
-    for (const e of entries) if (!write(e)) return void res.end();
+    for (const e of entries) if (!write(e, true)) { flush(); return void res.end(); }
+    flush();
     if (!follow || c.state.state === 'terminated') return void res.end();
 
     const key = `${mockPodKey(ref)}/${container}`;

@@ -31,6 +31,8 @@ export class MockProvider implements Provider {
   readonly #options: MockProviderOptions;
   readonly #startedAt = new Date();
   readonly #agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  /** Log streams hold their socket while open (logs -f): no cap, so they never queue behind each other or behind calls. */
+  readonly #streamAgent = new Agent({ keepAlive: false });
 
   constructor(options: MockProviderOptions) {
     this.#options = options;
@@ -77,7 +79,7 @@ export class MockProvider implements Provider {
     if (since) q.set('sinceTime', since.toISOString());
     if (options.timestamps) q.set('timestamps', 'true');
     if (options.follow) q.set('follow', 'true');
-    return this.#send('GET', `${podPath(ref)}/logs/${encodeURIComponent(container)}?${q}`, undefined, signal, 0);
+    return this.#send('GET', `${podPath(ref)}/logs/${encodeURIComponent(container)}?${q}`, undefined, signal, 0, false, this.#streamAgent);
   }
 
   async getStatsSummary(signal?: AbortSignal): Promise<StatsSummary> {
@@ -87,6 +89,7 @@ export class MockProvider implements Provider {
 
   async close(): Promise<void> {
     this.#agent.destroy();
+    this.#streamAgent.destroy();
   }
 
   #spec(pod: ResolvedPod): MockPodSpec {
@@ -146,12 +149,12 @@ export class MockProvider implements Provider {
    * otherwise rejects with PROVIDER_NOT_FOUND (404), PROVIDER_PERMANENT (other
    * 4xx) or PROVIDER_TRANSIENT (5xx, network, timeout).
    */
-  #send(method: string, path: string, body: unknown, signal: AbortSignal | undefined, timeoutMs: number, resolveNotFound = false): Promise<IncomingMessage> {
+  #send(method: string, path: string, body: unknown, signal: AbortSignal | undefined, timeoutMs: number, resolveNotFound = false, agent = this.#agent): Promise<IncomingMessage> {
     const what = `mock backend ${method} ${path.split('?')[0]}`;
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     return new Promise<IncomingMessage>((resolve, reject) => {
       const req = requestHttp(new URL(path, this.#options.endpoint), {
-        method, agent: this.#agent, signal,
+        method, agent, signal,
         headers: payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {},
       }, (res) => {
         req.setTimeout(0);
