@@ -208,6 +208,30 @@ describe('kubelet-api: the kubelet\'s TLS, authentication, authorization, stats 
       await api.waitForOutput(/serving certificate reloaded from disk/);
     });
 
+    it('holds 80 concurrent logs -f streams, and releases every provider stream once the clients go', async () => {
+      const key = `log:${NS}/stats/${uid}/app`;
+      const before = env.mock.backend.events.listenerCount(key);
+      let arrived = 0;
+      const requests = Array.from({ length: 80 }, () => {
+        const req = httpsRequest({
+          host, port, path: `/containerLogs/${NS}/stats/app?follow=true&tailLines=0`, agent: false, ca: readFileSync(join(pki(), 'ca.crt')),
+          cert: readFileSync(join(pki(), 'apiserver-kubelet-client.crt')), key: readFileSync(join(pki(), 'apiserver-kubelet-client.key')),
+        }, (res) => {
+          res.once('data', () => { arrived += 1; });
+          res.resume();
+        });
+        req.on('error', () => undefined);
+        req.end();
+        return req;
+      });
+      await waitFor('a line on every stream', () => {
+        env.mock.backend.appendLog({ namespace: NS, name: 'stats', uid }, 'app', ['to everyone']);
+        return arrived === 80;
+      }, { intervalMs: 300 });
+      for (const req of requests) req.destroy();
+      await waitFor('every provider stream released', () => env.mock.backend.events.listenerCount(key) === before);
+    });
+
     it('survives raw requests with bad bytes, huge lines and traversal, and still serves afterwards', async () => {
       const tls = (): Promise<TLSSocket> => new Promise((resolve, reject) => {
         const s = tlsConnect({
