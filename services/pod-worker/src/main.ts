@@ -49,19 +49,19 @@ if (!Number.isInteger(opts.concurrency) || opts.concurrency < 1) problems.add('-
 for (const [flag, value] of [['--job-lock-ms', opts.jobLockMs], ['--stalled-interval-ms', opts.stalledIntervalMs]] as const) {
   if (!Number.isInteger(value) || value < 1000) problems.add(flag, `must be an integer >= 1000, got "${value}"`);
 }
+const registry = createMetricsRegistry('pod-worker');
 let client: KubeRestClient;
 try {
   problems.throwIfAny('pod-worker configuration');
   client = await KubeRestClient.create({
     kubeConfig: loadKubeConfig({ kubeconfigPath: opts.kubeconfig }), qps: opts.kubeApiQps, burst: opts.kubeApiBurst,
-    userAgent: `virtual-kubelet-ts/${PROJECT_VERSION} pod-worker`, registry: undefined,
+    userAgent: `virtual-kubelet-ts/${PROJECT_VERSION} pod-worker`, registry,
   });
 } catch (err) {
   process.stderr.write(`vk-pod-worker: ${(err as Error).message}\n`);
   process.exit(2);
 }
 
-const registry = createMetricsRegistry('pod-worker');
 const provider = createProvider({
   provider: opts.provider as ProviderName, nodeName: opts.nodename, operatingSystem: 'linux', internalIP: opts.internalIp, config: providerConfig,
 });
