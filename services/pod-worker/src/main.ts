@@ -7,7 +7,7 @@ import { DelayedError, Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import {
   ConfigProblems, EventRecorder, HealthServer, KubeRestClient, LOG_LEVELS, PROJECT_VERSION, createLogger,
-  POD_JOB_NAME, createMetricsRegistry, installGracefulShutdown, loadKubeConfig, podJobOptions, podQueueName, type PodJobData,
+  POD_JOB_NAME, createMetricsRegistry, installGracefulShutdown, loadKubeConfig, inClusterServer, podJobOptions, podQueueName, type PodJobData,
 } from '@vk-ts/core';
 import { createProvider, readProviderConfig, validateProviderConfig, type ProviderName } from '@vk-ts/provider-registry';
 import { PodCache } from './pod-cache.ts';
@@ -54,7 +54,7 @@ let client: KubeRestClient;
 try {
   problems.throwIfAny('pod-worker configuration');
   client = await KubeRestClient.create({
-    kubeConfig: loadKubeConfig({ kubeconfigPath: opts.kubeconfig }), qps: opts.kubeApiQps, burst: opts.kubeApiBurst,
+    kubeConfig: loadKubeConfig({ kubeconfigPath: opts.kubeconfig, inClusterServer: inClusterServer(process.env['KUBERNETES_SERVICE_HOST'], process.env['KUBERNETES_SERVICE_PORT']) }), qps: opts.kubeApiQps, burst: opts.kubeApiBurst,
     userAgent: `virtual-kubelet-ts/${PROJECT_VERSION} pod-worker`, registry,
   });
 } catch (err) {
