@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { Command, Option } from 'commander';
 import {
   HealthServer, KubeRestClient, LOG_LEVELS, PROJECT_VERSION, createLogger, createMetricsRegistry,
-  installGracefulShutdown, loadKubeConfig, type Logger,
+  installGracefulShutdown, loadKubeConfig, inClusterServer, type Logger,
 } from '@vk-ts/core';
 import { resolveAgentSettings, type AgentSettings, type RawAgentFlags } from './agent-config.ts';
 import { NodeAgent } from './node-agent.ts';
@@ -66,7 +66,7 @@ async function run(log: Logger): Promise<void> {
   let client: KubeRestClient;
   try {
     client = await KubeRestClient.create({
-      kubeConfig: loadKubeConfig({ kubeconfigPath: settings.kubeconfig }),
+      kubeConfig: loadKubeConfig({ kubeconfigPath: settings.kubeconfig, inClusterServer: inClusterServer(process.env['KUBERNETES_SERVICE_HOST'], process.env['KUBERNETES_SERVICE_PORT']) }),
       qps: settings.kubeApiQps, burst: settings.kubeApiBurst,
       userAgent: `virtual-kubelet-ts/${PROJECT_VERSION} node-agent`, registry,
     });

@@ -136,7 +136,10 @@ export class PodWatcher {
   /** True when the pod changed in a way the worker must act on. */
   #remember(pod: PodMeta): boolean {
     const m = pod.metadata;
-    const signature = JSON.stringify([m.deletionTimestamp ?? null, m.generation, m.labels, m.annotations]);
+    // Whether the pod is terminating, not when: the API server moves deletionTimestamp earlier when the
+    // worker deletes the object with grace 0, and that change needs no second job (the terminating pod's
+    // job polls it until it is gone and reads a shortened deadline itself).
+    const signature = JSON.stringify([m.deletionTimestamp !== undefined, m.generation, m.labels, m.annotations]);
     if (this.#seen.get(m.uid) === signature) return false;
     this.#seen.set(m.uid, signature);
     return true;
@@ -161,5 +164,5 @@ export class PodWatcher {
 
 /** Whether a signature from #remember is that of a pod with a deletion timestamp. */
 function terminating(signature: string): boolean {
-  return !signature.startsWith('[null,');
+  return signature.startsWith('[true,');
 }

@@ -7,7 +7,7 @@ import { DelayedError, Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import {
   ConfigProblems, EventRecorder, HealthServer, KubeRestClient, LOG_LEVELS, PROJECT_VERSION, createLogger,
-  POD_JOB_NAME, createMetricsRegistry, installGracefulShutdown, loadKubeConfig, podJobOptions, podQueueName, type PodJobData,
+  POD_JOB_NAME, createMetricsRegistry, installGracefulShutdown, loadKubeConfig, inClusterServer, podJobOptions, podQueueName, type PodJobData,
 } from '@vk-ts/core';
 import { createProvider, readProviderConfig, validateProviderConfig, type ProviderName } from '@vk-ts/provider-registry';
 import { PodCache } from './pod-cache.ts';
@@ -49,19 +49,19 @@ if (!Number.isInteger(opts.concurrency) || opts.concurrency < 1) problems.add('-
 for (const [flag, value] of [['--job-lock-ms', opts.jobLockMs], ['--stalled-interval-ms', opts.stalledIntervalMs]] as const) {
   if (!Number.isInteger(value) || value < 1000) problems.add(flag, `must be an integer >= 1000, got "${value}"`);
 }
+const registry = createMetricsRegistry('pod-worker');
 let client: KubeRestClient;
 try {
   problems.throwIfAny('pod-worker configuration');
   client = await KubeRestClient.create({
-    kubeConfig: loadKubeConfig({ kubeconfigPath: opts.kubeconfig }), qps: opts.kubeApiQps, burst: opts.kubeApiBurst,
-    userAgent: `virtual-kubelet-ts/${PROJECT_VERSION} pod-worker`, registry: undefined,
+    kubeConfig: loadKubeConfig({ kubeconfigPath: opts.kubeconfig, inClusterServer: inClusterServer(process.env['KUBERNETES_SERVICE_HOST'], process.env['KUBERNETES_SERVICE_PORT']) }), qps: opts.kubeApiQps, burst: opts.kubeApiBurst,
+    userAgent: `virtual-kubelet-ts/${PROJECT_VERSION} pod-worker`, registry,
   });
 } catch (err) {
   process.stderr.write(`vk-pod-worker: ${(err as Error).message}\n`);
   process.exit(2);
 }
 
-const registry = createMetricsRegistry('pod-worker');
 const provider = createProvider({
   provider: opts.provider as ProviderName, nodeName: opts.nodename, operatingSystem: 'linux', internalIP: opts.internalIp, config: providerConfig,
 });
