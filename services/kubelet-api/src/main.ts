@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // Composition root of kubelet-api: the only place that reads the environment.
 import { readFileSync } from 'node:fs';
+import type { RequestOptions } from 'node:https';
 import { isIP } from 'node:net';
 import type { Server as TlsServer } from 'node:tls';
 import { Command, Option } from 'commander';
 import {
-  ConfigProblems, HealthServer, KubeRestClient, LOG_LEVELS, PROJECT_VERSION, createLogger, createMetricsRegistry, installGracefulShutdown, loadKubeConfig,
+  ConfigProblems, HealthServer, KubeRestClient, LOG_LEVELS, PROJECT_VERSION, createLogger, createMetricsRegistry, installGracefulShutdown, loadKubeConfig, inClusterServer,
   type Provider,
 } from '@vk-ts/core';
 import { createProvider, readProviderConfig, validateProviderConfig, type ProviderName } from '@vk-ts/provider-registry';
@@ -65,14 +66,18 @@ let serving: { client: KubeRestClient; provider: Provider; clientCa: string | un
 try {
   problems.throwIfAny('kubelet-api configuration');
   if (providerConfig) {
-    const kubeConfig = loadKubeConfig({ kubeconfigPath: opts.kubeconfig });
+    const kubeConfig = loadKubeConfig({ kubeconfigPath: opts.kubeconfig, inClusterServer: inClusterServer(process.env['KUBERNETES_SERVICE_HOST'], process.env['KUBERNETES_SERVICE_PORT']) });
     const client = await KubeRestClient.create({ kubeConfig, qps: 50, burst: 100, userAgent: `virtual-kubelet-ts/${PROJECT_VERSION} kubelet-api`, registry });
-    const cluster = kubeConfig.getCurrentCluster();
     let clientCa: string | undefined;
     try {
       if (opts.clientCaFile) clientCa = readFileSync(opts.clientCaFile, 'utf8');
-      else if (cluster?.caData) clientCa = Buffer.from(cluster.caData, 'base64').toString('utf8');
-      else if (cluster?.caFile) clientCa = readFileSync(cluster.caFile, 'utf8');
+      else {
+        // The cluster CA, as the client configuration hands it to TLS (kubeconfig data or file, or the service account's ca.crt).
+        const tls: RequestOptions = {};
+        await kubeConfig.applyToHTTPSOptions(tls);
+        const ca = [tls.ca ?? []].flat();
+        if (ca.length > 0) clientCa = ca.map((c) => c.toString()).join('\n');
+      }
     } catch (err) {
       problems.add('--client-ca-file', `cannot read: ${(err as Error).message}`);
     }
