@@ -101,4 +101,14 @@ describe('kubelet-api without certificate files: serving certificate through a C
     assert.equal((JSON.parse(await kubectl('get', 'csr', '-o', 'json')) as { items: Csr[] }).items.length, before);
     assert.match(await kubectl('-n', NS, 'logs', 'talker'), /mock: started container talker/);
   });
+
+  it('exits 0 on SIGTERM while its CSR waits for approval', async () => {
+    // A second instance beside the running one: its own health port and an empty cert dir.
+    const args = kubeletArgs.map((a) => (a.endsWith('certs') ? `${a}-unapproved` : a === String(healthPort) ? '0' : a));
+    const api = ServiceProcess.start('kubelet-api', args);
+    running.push(api);
+    await api.waitForOutput(/waiting for CertificateSigningRequest/);
+    api.child.kill('SIGTERM');
+    assert.equal(await api.exited(), 0);
+  });
 });

@@ -120,7 +120,7 @@ if (!serving) {
   }
 
   // The serving certificate: from files (reloaded on change), else through a CSR (renewed before expiry).
-  let material: ServingMaterial;
+  let material: ServingMaterial | undefined;
   let onNewMaterial: (m: ServingMaterial) => void = () => undefined;
   const swap = (m: ServingMaterial): void => onNewMaterial(m);
   let startWatching = (): void => undefined;
@@ -139,15 +139,20 @@ if (!serving) {
       material = await bootstrapper.start();
     }
   } catch (err) {
-    logger.error({ err }, 'no serving certificate: cannot serve the kubelet port');
-    process.stderr.write(`vk-kubelet-api: no serving certificate: ${(err as Error).message}\n`);
-    for (const close of closers.splice(0).reverse()) await close();
-    process.exit(1);
+    // closers is empty when SIGTERM stopped the wait: the shutdown handler is already exiting.
+    if (closers.length > 0) {
+      logger.error({ err }, 'no serving certificate: cannot serve the kubelet port');
+      process.stderr.write(`vk-kubelet-api: no serving certificate: ${(err as Error).message}\n`);
+      for (const close of closers.splice(0).reverse()) await close();
+      process.exit(1);
+    }
   }
-  const app = buildApp({ logger, registry, auth, client, provider, nodeName: opts.nodename, https: { material, clientCa } });
-  closers.push(() => app.close());
-  onNewMaterial = (m) => applyServingMaterial(app.server as unknown as TlsServer, m, clientCa);
-  await app.listen({ host: opts.host, port: opts.port });
-  startWatching();
-  ready = true;
+  if (material) {
+    const app = buildApp({ logger, registry, auth, client, provider, nodeName: opts.nodename, https: { material, clientCa } });
+    closers.push(() => app.close());
+    onNewMaterial = (m) => applyServingMaterial(app.server as unknown as TlsServer, m, clientCa);
+    await app.listen({ host: opts.host, port: opts.port });
+    startWatching();
+    ready = true;
+  }
 }

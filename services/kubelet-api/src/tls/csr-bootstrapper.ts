@@ -117,7 +117,7 @@ export class CsrBootstrapper {
   /** The node's addresses as SANs (InternalIP/ExternalIP → IP, Hostname/*DNS → DNS) plus the extra ones; waits for the Node to exist. */
   async #sans(): Promise<ServingSans> {
     const extra = this.#options.extraSans;
-    for (;;) {
+    for (let attempt = 0; ; attempt++) {
       let node: V1Node | undefined;
       try {
         node = await this.#options.client.get<V1Node>(`/api/v1/nodes/${encodeURIComponent(this.#options.nodeName)}`, { signal: this.#abort.signal });
@@ -131,7 +131,7 @@ export class CsrBootstrapper {
         else if (a.address) dnsNames.add(a.address);
       }
       if (ipAddresses.size + dnsNames.size > 0) return { ipAddresses: [...ipAddresses], dnsNames: [...dnsNames] };
-      this.#log.info('waiting for the Node to be registered with addresses before requesting a serving certificate');
+      if (attempt === 0) this.#log.info('waiting for the Node to be registered with addresses before requesting a serving certificate');
       await this.#sleep();
     }
   }
