@@ -232,6 +232,24 @@ describe('kubelet-api: the kubelet\'s TLS, authentication, authorization, stats 
       await waitFor('every provider stream released', () => env.mock.backend.events.listenerCount(key) === before);
     });
 
+    it('with --insecure-no-auth serves callers without credentials and says so loudly in the log', async () => {
+      const cfg = join(dir, 'mock.toml');
+      const insecurePort = await freePort();
+      const insecure = ServiceProcess.start('kubelet-api', ['--kubeconfig', env.controlPlane.kubeconfigPath, '--nodename', NODE, '--provider-config', cfg,
+        '--host', '127.0.0.1', '--port', String(insecurePort), '--health-port', '0', '--tls-cert-file', certFiles.cert, '--tls-key-file', certFiles.key, '--insecure-no-auth']);
+      running.push(insecure);
+      await insecure.waitForOutput(/Server listening/);
+      assert.match(insecure.output, /"level":40.*INSECURE: --insecure-no-auth is set/);
+      const status = await new Promise<number>((resolve, reject) => {
+        httpsRequest({ host: '127.0.0.1', port: insecurePort, path: '/pods', ca: readFileSync(join(pki(), 'ca.crt')), agent: false }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        }).on('error', reject).end();
+      });
+      assert.equal(status, 200);
+      await insecure.stop();
+    });
+
     it('survives raw requests with bad bytes, huge lines and traversal, and still serves afterwards', async () => {
       const tls = (): Promise<TLSSocket> => new Promise((resolve, reject) => {
         const s = tlsConnect({
