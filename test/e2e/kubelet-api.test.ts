@@ -45,10 +45,10 @@ describe('kubelet-api: the kubelet\'s TLS, authentication, authorization, stats 
   const pki = (): string => env.controlPlane.pkiDir;
 
   /** Straight to kubelet-api over TLS, as the given caller. */
-  function direct(path: string, as: { token?: string; apiserverCert?: boolean } = {}): Promise<{ status: number; body: string; serial: string }> {
+  function direct(path: string, as: { token?: string; apiserverCert?: boolean; at?: { host: string; port: number } } = {}): Promise<{ status: number; body: string; serial: string }> {
     return new Promise((resolve, reject) => {
       const req = httpsRequest({
-        host, port, path, method: 'GET', ca: readFileSync(join(pki(), 'ca.crt')), servername: undefined, agent: false,
+        host: as.at?.host ?? host, port: as.at?.port ?? port, path, method: 'GET', ca: readFileSync(join(pki(), 'ca.crt')), servername: undefined, agent: false,
         headers: as.token ? { authorization: `Bearer ${as.token}` } : {},
         ...(as.apiserverCert ? { cert: readFileSync(join(pki(), 'apiserver-kubelet-client.crt')), key: readFileSync(join(pki(), 'apiserver-kubelet-client.key')) } : {}),
       }, (res) => {
@@ -230,6 +230,25 @@ describe('kubelet-api: the kubelet\'s TLS, authentication, authorization, stats 
       }, { intervalMs: 300 });
       for (const req of requests) req.destroy();
       await waitFor('every provider stream released', () => env.mock.backend.events.listenerCount(key) === before);
+    });
+
+    it('is stateless: a second replica serves the same pods, running pods and stats', async () => {
+      const second = { host: '127.0.0.1', port: await freePort() };
+      const replica = ServiceProcess.start('kubelet-api', ['--kubeconfig', env.controlPlane.kubeconfigPath, '--nodename', NODE, '--provider-config', join(dir, 'mock.toml'),
+        '--host', second.host, '--port', String(second.port), '--health-port', '0', '--tls-cert-file', certFiles.cert, '--tls-key-file', certFiles.key]);
+      running.push(replica);
+      await replica.waitForOutput(/Server listening/);
+      const podUids = (body: string) => (JSON.parse(body) as { items: { metadata: { uid: string } }[] }).items.map((p) => p.metadata.uid).sort();
+      const statPods = (body: string) => (JSON.parse(body) as { pods: { podRef: { uid: string }; containers: { name: string }[] }[] }).pods
+        .map((p) => `${p.podRef.uid}:${p.containers.map((c) => c.name).sort().join(',')}`).sort();
+      for (const [path, view] of [['/pods', podUids], ['/runningpods/', podUids], ['/stats/summary', statPods]] as const) {
+        const [a, b] = await Promise.all([direct(path, { apiserverCert: true }), direct(path, { apiserverCert: true, at: second })]);
+        assert.equal(a.status, 200, path);
+        assert.equal(b.status, 200, path);
+        assert.deepEqual(view(b.body), view(a.body), `${path} differs between replicas`);
+        assert.ok(view(a.body).some((x) => x.startsWith(uid)), `${path} lists the test pod`);
+      }
+      await replica.stop();
     });
 
     it('with --insecure-no-auth serves callers without credentials and says so loudly in the log', async () => {
