@@ -64,6 +64,30 @@ ensure_controlplane() {
   bash "$REPO_ROOT/tools/controlplane/build.sh" >&2
 }
 
+# Benchmark peers (npm run bench only), built from the Go module proxy into
+# $VK_CACHE_DIR/bin/<name>-<version>/ so that versions never mix.
+VK_KWOK_VERSION="v0.8.0"
+
+# kwok: sigs.k8s.io/kwok/cmd/kwok at $VK_KWOK_VERSION. Prints the binary's path.
+ensure_kwok() {
+  local dir="$VK_CACHE_DIR/bin/kwok-$VK_KWOK_VERSION"
+  if [ ! -x "$dir/kwok" ]; then
+    command -v go >/dev/null 2>&1 || die "Go is needed to build kwok for the benchmarks: install golang"
+    log "building kwok $VK_KWOK_VERSION from the Go module proxy (a few minutes on 2 cores, once)"
+    mkdir -p "$dir"
+    GOBIN="$dir" go install "sigs.k8s.io/kwok/cmd/kwok@$VK_KWOK_VERSION" >&2
+  fi
+  printf '%s\n' "$dir/kwok"
+}
+
+# The upstream virtual-kubelet peer: tools/upstream-vk (its node library at the
+# version pinned in tools/upstream-vk/go.mod). Prints the binary's path.
+ensure_upstream_vk() {
+  command -v go >/dev/null 2>&1 || die "Go is needed to build the upstream virtual-kubelet peer: install golang"
+  bash "$REPO_ROOT/tools/upstream-vk/build.sh" >&2
+  printf '%s\n' "$REPO_ROOT/tools/upstream-vk/bin/upstream-vk"
+}
+
 ensure_all() {
   ensure_node
   ensure_npm_deps
