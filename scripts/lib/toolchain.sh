@@ -77,6 +77,19 @@ ensure_kwok() {
     mkdir -p "$dir"
     GOBIN="$dir" go install "sigs.k8s.io/kwok/cmd/kwok@$VK_KWOK_VERSION" >&2
   fi
+  # The standalone kwok runs no stage unless given some: use the "fast" stages
+  # that kwokctl gives it by default, as shipped in the same module version.
+  if [ ! -s "$dir/stages.yaml" ]; then
+    local mod
+    mod="$(go mod download -json "sigs.k8s.io/kwok@$VK_KWOK_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+    [ -d "$mod/kustomize/stage" ] || die "kwok $VK_KWOK_VERSION module source not found in the Go module cache"
+    local f
+    for f in node/fast/node-initialize.yaml node/heartbeat-with-lease/node-heartbeat-with-lease.yaml \
+             pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml; do
+      printf -- '---\n'; cat "$mod/kustomize/stage/$f"
+    done > "$dir/stages.yaml.tmp"
+    mv -f "$dir/stages.yaml.tmp" "$dir/stages.yaml"
+  fi
   printf '%s\n' "$dir/kwok"
 }
 
