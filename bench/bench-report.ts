@@ -13,7 +13,7 @@ export interface Ratio {
   writesPerPod: number;
 }
 
-const PEERS = ['limit', 'kwok', 'upstream-vk'] as const;
+const PEERS = ['limit', 'kwok', 'upstream-vk', 'upstream-vk-default'] as const;
 
 function scenarioKey(r: ScenarioResult): string {
   return r.scenario === 'steady' ? `steady ${r.ratePerSecond}/s` : `${r.scenario} ${r.pods}`;

@@ -4,7 +4,7 @@
 // Prints Markdown tables; writes every figure to bench/results/pod-bench-<time>.json.
 //
 //   node bench/pod-bench.ts [--quick] [--pods 1000,10000] [--workers 1,2,4]
-//     [--systems limit,kwok,upstream-vk,ours] [--rates 20,50,100] [--steady-seconds 60]
+//     [--systems limit,kwok,upstream-vk,ours] (also: upstream-vk-default, with upstream's queue rate limiter) [--rates 20,50,100] [--steady-seconds 60]
 //     [--kwok-binary PATH --kwok-stages PATH --kwok-version V] [--upstream-vk-binary PATH]
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -86,10 +86,13 @@ function starters(): { id: string; start: Starter }[] {
       else out.push({ id: 'kwok', start: (ctx) => startKwok(ctx, { binary: args['kwok-binary']!, stagesFile: args['kwok-stages']!, version: args['kwok-version']!, nodeName: 'bench-kwok', parallelism: options.podWorkerConcurrency }) });
     } else if (s === 'upstream-vk') {
       if (!args['upstream-vk-binary'] || !existsSync(args['upstream-vk-binary'])) notes.push('upstream virtual-kubelet: no binary (tools/upstream-vk did not build); not measured');
-      else out.push({ id: 'upstream-vk', start: (ctx) => startUpstreamVk(ctx, { binary: args['upstream-vk-binary']!, nodeName: 'bench-vk', podSyncWorkers: options.podWorkerConcurrency }) });
+      else out.push({ id: 'upstream-vk', start: (ctx) => startUpstreamVk(ctx, { binary: args['upstream-vk-binary']!, nodeName: 'bench-vk', podSyncWorkers: options.podWorkerConcurrency, queueRateLimit: false }) });
+    } else if (s === 'upstream-vk-default') {
+      if (!args['upstream-vk-binary'] || !existsSync(args['upstream-vk-binary'])) notes.push('upstream virtual-kubelet: no binary (tools/upstream-vk did not build); not measured');
+      else out.push({ id: 'upstream-vk-default', start: (ctx) => startUpstreamVk(ctx, { binary: args['upstream-vk-binary']!, nodeName: 'bench-vk', podSyncWorkers: options.podWorkerConcurrency, queueRateLimit: true }) });
     } else if (s === 'ours') {
       for (const w of options.workers) out.push({ id: `ours-${w}`, start: (ctx) => startOurs(ctx, { workers: w, concurrency: options.podWorkerConcurrency, nodeName: 'bench-ours' }) });
-    } else throw new Error(`unknown system "${s}" (limit, kwok, upstream-vk, ours)`);
+    } else throw new Error(`unknown system "${s}" (limit, kwok, upstream-vk, upstream-vk-default, ours)`);
   }
   return out;
 }

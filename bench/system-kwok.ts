@@ -37,7 +37,11 @@ export async function startKwok(ctx: BenchContext, options: KwokOptions): Promis
     'apiVersion: config.kwok.x-k8s.io/v1alpha1',
     'kind: KwokConfiguration',
     'options:',
+    // Given a configuration, kwok leaves unset parallelism at 0 and refuses to start: set them all (defaults 4, 4, 4, 1).
     `  podPlayStageParallelism: ${options.parallelism}`,
+    '  nodePlayStageParallelism: 4',
+    '  nodeLeaseParallelism: 4',
+    '  podsOnNodeSyncParallelism: 1',
     readFileSync(options.stagesFile, 'utf8'),
   ].join('\n'));
   const proc = new BenchProcess('kwok', options.binary, [

@@ -1,9 +1,10 @@
 // Command upstream-vk runs the upstream virtual-kubelet (github.com/virtual-kubelet/virtual-kubelet,
-// its node/nodeutil library at the version pinned in go.mod) as a peer in our benchmarks.
+// its node library at the version pinned in go.mod) as a peer in our benchmarks.
 //
-// Why not upstream's own cmd/virtual-kubelet: it builds (go install works), but it
-// has no flag for the client's QPS/burst, so client-go's defaults (5 QPS, burst
-// 10) would throttle it and the comparison would measure that throttle. Its mock
+// Why not upstream's own cmd/virtual-kubelet: it has no flag for the client's
+// QPS/burst, so client-go's defaults (5 QPS, burst 10) would throttle it and the
+// comparison would measure that throttle; nor for the pod controller's queue
+// rate limiters (see --queue-rate-limit). Its mock
 // provider lives under cmd/virtual-kubelet/internal and cannot be imported, so
 // benchProvider below does what that mock does for the pod lifecycle: CreatePod
 // reports the pod Running at once (same status fields), DeletePod reports it
@@ -18,6 +19,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path"
 	"sync"
 	"syscall"
 	"time"
@@ -34,8 +36,13 @@ import (
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/client-go/util/workqueue"
 )
 
 func main() {
@@ -45,6 +52,9 @@ func main() {
 	qps := flag.Float64("kube-api-qps", -1, "client QPS; < 0 disables client-side throttling")
 	burst := flag.Int("kube-api-burst", 0, "client burst (only with qps > 0)")
 	resync := flag.Duration("full-resync-period", time.Minute, "informer resync period (upstream default: 1m)")
+	queueRateLimit := flag.Bool("queue-rate-limit", true, "keep the pod controller's default workqueue rate limiter "+
+		"(client-go DefaultControllerRateLimiter: per-item backoff plus an overall 10/s, burst 100 bucket); "+
+		"false keeps only the per-item backoff")
 	logLevel := flag.String("log-level", "warn", "logrus level")
 	flag.Parse()
 
@@ -69,36 +79,87 @@ func main() {
 	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer cancel()
 
-	n, err := nodeutil.NewNode(*nodeName, func(pc nodeutil.ProviderConfig) (nodeutil.Provider, node.NodeProvider, error) {
-		pc.Node.Status.Capacity = v1.ResourceList{
-			v1.ResourceCPU:    resource.MustParse("100000"),
-			v1.ResourceMemory: resource.MustParse("100000Gi"),
-			v1.ResourcePods:   resource.MustParse("100000"),
+	// The same wiring as nodeutil.NewNode + Node.Run, which offer no way to
+	// set the pod controller's queue rate limiters.
+	podInformers := informers.NewSharedInformerFactoryWithOptions(client, *resync, nodeutil.PodInformerFilter(*nodeName))
+	scmInformers := informers.NewSharedInformerFactoryWithOptions(client, *resync)
+	eb := record.NewBroadcaster()
+	eb.StartRecordingToSink(&corev1client.EventSinkImpl{Interface: client.CoreV1().Events(v1.NamespaceAll)})
+	defer eb.Shutdown()
+	pcCfg := node.PodControllerConfig{
+		PodClient:         client.CoreV1(),
+		EventRecorder:     eb.NewRecorder(scheme.Scheme, v1.EventSource{Component: path.Join(*nodeName, "pod-controller")}),
+		Provider:          newBenchProvider(),
+		PodInformer:       podInformers.Core().V1().Pods(),
+		SecretInformer:    scmInformers.Core().V1().Secrets(),
+		ConfigMapInformer: scmInformers.Core().V1().ConfigMaps(),
+		ServiceInformer:   scmInformers.Core().V1().Services(),
+	}
+	if !*queueRateLimit {
+		perItem := func() workqueue.RateLimiter {
+			return workqueue.NewItemExponentialFailureRateLimiter(5*time.Millisecond, 1000*time.Second)
 		}
-		pc.Node.Status.Allocatable = pc.Node.Status.Capacity
-		pc.Node.Status.NodeInfo.KubeletVersion = "v1.29.1-vk-v1.11.0"
-		return newBenchProvider(), nil, nil
-	}, func(c *nodeutil.NodeConfig) error {
-		c.NumWorkers = *workers
-		c.InformerResyncPeriod = *resync
-		c.HTTPListenAddr = "127.0.0.1:0" // no TLS config given: the kubelet HTTP API is not started
-		c.NodeSpec.Spec.Taints = append(c.NodeSpec.Spec.Taints, v1.Taint{Key: "virtual-kubelet.io/provider", Value: "mock", Effect: v1.TaintEffectNoSchedule})
-		return nil
-	}, nodeutil.WithClient(client))
+		pcCfg.SyncPodsFromKubernetesRateLimiter = perItem()
+		pcCfg.DeletePodsFromKubernetesRateLimiter = perItem()
+		pcCfg.SyncPodStatusFromProviderRateLimiter = perItem()
+	}
+	pc, err := node.NewPodController(pcCfg)
 	if err != nil {
 		fail(err)
 	}
-	go func() { _ = n.Run(ctx) }()
-	if err := n.WaitReady(ctx, 2*time.Minute); err != nil {
+	capacity := v1.ResourceList{
+		v1.ResourceCPU:    resource.MustParse("100000"),
+		v1.ResourceMemory: resource.MustParse("100000Gi"),
+		v1.ResourcePods:   resource.MustParse("100000"),
+	}
+	nodeSpec := v1.Node{
+		ObjectMeta: metav1.ObjectMeta{Name: *nodeName, Labels: map[string]string{
+			"type": "virtual-kubelet", "kubernetes.io/role": "agent", "kubernetes.io/hostname": *nodeName,
+		}},
+		Spec: v1.NodeSpec{Taints: []v1.Taint{{Key: "virtual-kubelet.io/provider", Value: "mock", Effect: v1.TaintEffectNoSchedule}}},
+		Status: v1.NodeStatus{
+			Phase:       v1.NodePending,
+			Capacity:    capacity,
+			Allocatable: capacity,
+			NodeInfo:    v1.NodeSystemInfo{KubeletVersion: "v1.29.1-vk-v1.11.0", OperatingSystem: "linux", Architecture: "amd64"},
+			Conditions:  []v1.NodeCondition{{Type: v1.NodeReady, Status: v1.ConditionFalse}},
+		},
+	}
+	np := node.NewNaiveNodeProvider()
+	nc, err := node.NewNodeController(np, &nodeSpec, client.CoreV1().Nodes(),
+		node.WithNodeEnableLeaseV1(nodeutil.NodeLeaseV1Client(client), node.DefaultLeaseDuration))
+	if err != nil {
+		fail(err)
+	}
+
+	go podInformers.Start(ctx.Done())
+	go scmInformers.Start(ctx.Done())
+	go func() { _ = pc.Run(ctx, *workers) }()
+	select {
+	case <-pc.Ready():
+	case <-pc.Done():
+		fail(fmt.Errorf("pod controller: %w", pc.Err()))
+	}
+	go func() { _ = nc.Run(ctx) }()
+	select {
+	case <-nc.Ready():
+	case <-nc.Done():
+		fail(fmt.Errorf("node controller: %w", nc.Err()))
+	}
+	now := metav1.Now()
+	nodeSpec.Status.Phase = v1.NodeRunning
+	nodeSpec.Status.Conditions = []v1.NodeCondition{{Type: v1.NodeReady, Status: v1.ConditionTrue, Reason: "KubeletReady",
+		Message: "Kubelet is ready", LastHeartbeatTime: now, LastTransitionTime: now}}
+	if err := np.UpdateStatus(ctx, &nodeSpec); err != nil {
 		fail(err)
 	}
 	fmt.Printf("{\"event\":\"ready\",\"node\":%q}\n", *nodeName)
 	select {
 	case <-ctx.Done():
-	case <-n.Done():
-		if err := n.Err(); err != nil {
-			fail(err)
-		}
+	case <-pc.Done():
+		fail(fmt.Errorf("pod controller: %w", pc.Err()))
+	case <-nc.Done():
+		fail(fmt.Errorf("node controller: %w", nc.Err()))
 	}
 }
 
