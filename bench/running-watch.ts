@@ -24,6 +24,8 @@ export class RunningWatch {
   readonly pods = new Map<string, PodObservation>();
   runningCount = 0;
   deletedCount = 0;
+  /** Times the server ended the watch stream and it was reopened. */
+  restarts = 0;
   readonly #client: KubeRestClient;
   readonly #path: string;
   readonly #fieldSelector: string;
@@ -105,6 +107,7 @@ export class RunningWatch {
           }
           for (const w of [...this.#waiters]) w();
         }, this.#abort.signal);
+        if (!this.#abort.signal.aborted) this.restarts++;
       } catch (err) {
         if (this.#abort.signal.aborted) return;
         throw new Error(`bench watch on ${this.#path} failed: ${(err as Error).message}`, { cause: err });

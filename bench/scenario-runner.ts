@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { KubeRestClient } from '@vk-ts/core';
 import { ApiserverMetrics, diffCounts, type RequestCounts } from './apiserver-metrics.ts';
 import type { BenchSystem } from './bench-system.ts';
@@ -42,6 +43,10 @@ export interface ScenarioResult {
   controlPlane: ProcessUsage;
   /** Seconds waited after the end for the API server's write counters to settle (not in durationSeconds). */
   settleSeconds: number;
+  /** /proc/loadavg when the scenario started: other work on a shared machine shows here. */
+  loadAverageAtStart: string;
+  /** Times the server closed the bench's own watch during the scenario (it resumes from the last resourceVersion). */
+  benchWatchRestarts?: number;
   error?: string;
 }
 
@@ -81,7 +86,7 @@ export class ScenarioRunner {
         await watch.until(`${pods} pods Running`, () => watch.runningCount >= pods, this.#o.timeoutMs);
         return { durationMs: lastOf(watch.pods, 'runningAtMs') - t0 };
       });
-      Object.assign(burst, latencies([...watch.pods.values()]));
+      Object.assign(burst, latencies([...watch.pods.values()]), { benchWatchRestarts: watch.restarts });
       const results = [burst];
       if (burst.error) return results;
       const deleteSentAt = new Map<string, number>();
@@ -157,6 +162,7 @@ export class ScenarioRunner {
     const cp = new ProcessStats([{ name: 'controlplane', pid: this.#o.controlPlanePid }]);
     const redis = system.redisUrl ? new RedisCommandStats(system.redisUrl) : undefined;
     const sentBefore = { ...load.sent };
+    const loadAverageAtStart = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
     const apiBefore = await metrics.requestCounts();
     const redisBefore = await redis?.read();
     procs.begin();
@@ -207,6 +213,7 @@ export class ScenarioRunner {
       processes: procs.end(),
       controlPlane: cp.end()[0]!,
       settleSeconds: round(settleSeconds, 1),
+      loadAverageAtStart,
       ...(error ? { error } : {}),
     };
   }

@@ -9,6 +9,8 @@ export interface OursOptions {
   /** Pods each pod-worker works at once (its --concurrency). */
   concurrency: number;
   nodeName: string;
+  /** When set, node-agent and pod-workers write V8 CPU profiles (--cpu-prof) there on exit. */
+  cpuProfileDir?: string;
 }
 
 /**
@@ -32,15 +34,16 @@ export async function startOurs(ctx: BenchContext, options: OursOptions): Promis
     writeFileSync(providerConfig, `endpoint = "${mockUrl}"\n`);
     const common = ['--kubeconfig', ctx.controlPlane.kubeconfigPath, '--redis-url', redis.url, '--nodename', options.nodeName,
       '--provider', 'mock', '--provider-config', providerConfig, '--kube-api-qps', '0', '--log-level', 'warn', '--health-host', '127.0.0.1'];
+    const env = options.cpuProfileDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${options.cpuProfileDir}` } : undefined;
     const agentPort = await freePort();
-    const agent = new BenchProcess('node-agent', node, [join(REPO_ROOT, 'services/node-agent/src/main.ts'), ...common, '--health-port', String(agentPort)], { logFile: join(ctx.logDir, 'node-agent.log') });
+    const agent = new BenchProcess('node-agent', node, [join(REPO_ROOT, 'services/node-agent/src/main.ts'), ...common, '--health-port', String(agentPort)], { logFile: join(ctx.logDir, 'node-agent.log'), env });
     started.push(agent);
     const workerPorts: number[] = [];
     for (let i = 0; i < options.workers; i++) {
       const port = await freePort();
       workerPorts.push(port);
       started.push(new BenchProcess(`pod-worker-${i + 1}`, node, [join(REPO_ROOT, 'services/pod-worker/src/main.ts'), ...common,
-        '--concurrency', String(options.concurrency), '--health-port', String(port)], { logFile: join(ctx.logDir, `pod-worker-${i + 1}.log`) }));
+        '--concurrency', String(options.concurrency), '--health-port', String(port)], { logFile: join(ctx.logDir, `pod-worker-${i + 1}.log`), env }));
     }
     const ready = async (port: number): Promise<boolean> => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200;
     await waitFor('node-agent ready', () => ready(agentPort), { timeoutMs: 60_000, intervalMs: 250 });

@@ -24,7 +24,7 @@ export async function startUpstreamVk(ctx: BenchContext, options: { binary: stri
     nodeName: options.nodeName,
     processes: [{ name: 'upstream-vk', pid: proc.pid }],
     given: `QPS -1 (no client throttle); --pod-sync-workers ${options.podSyncWorkers}; ${options.queueRateLimit ? 'pod controller queues with client-go DefaultControllerRateLimiter (overall 10/s, burst 100), as upstream ships' : 'pod controller queues with per-item backoff only (the overall 10/s bucket removed)'}`,
-    version: 'github.com/virtual-kubelet/virtual-kubelet v1.11.0 (node/nodeutil)',
+    version: 'github.com/virtual-kubelet/virtual-kubelet v1.11.0 (node library)',
     close: () => proc.stop(),
   };
 }
