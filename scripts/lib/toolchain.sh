@@ -64,6 +64,43 @@ ensure_controlplane() {
   bash "$REPO_ROOT/tools/controlplane/build.sh" >&2
 }
 
+# Benchmark peers (npm run bench only), built from the Go module proxy into
+# $VK_CACHE_DIR/bin/<name>-<version>/ so that versions never mix.
+VK_KWOK_VERSION="v0.8.0"
+
+# kwok: sigs.k8s.io/kwok/cmd/kwok at $VK_KWOK_VERSION. Prints the binary's path.
+ensure_kwok() {
+  local dir="$VK_CACHE_DIR/bin/kwok-$VK_KWOK_VERSION"
+  if [ ! -x "$dir/kwok" ]; then
+    command -v go >/dev/null 2>&1 || die "Go is needed to build kwok for the benchmarks: install golang"
+    log "building kwok $VK_KWOK_VERSION from the Go module proxy (a few minutes on 2 cores, once)"
+    mkdir -p "$dir"
+    GOBIN="$dir" go install "sigs.k8s.io/kwok/cmd/kwok@$VK_KWOK_VERSION" >&2
+  fi
+  # The standalone kwok runs no stage unless given some: use the "fast" stages
+  # that kwokctl gives it by default, as shipped in the same module version.
+  if [ ! -s "$dir/stages.yaml" ]; then
+    local mod
+    mod="$(go mod download -json "sigs.k8s.io/kwok@$VK_KWOK_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+    [ -d "$mod/kustomize/stage" ] || die "kwok $VK_KWOK_VERSION module source not found in the Go module cache"
+    local f
+    for f in node/fast/node-initialize.yaml node/heartbeat-with-lease/node-heartbeat-with-lease.yaml \
+             pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml; do
+      printf -- '---\n'; cat "$mod/kustomize/stage/$f"
+    done > "$dir/stages.yaml.tmp"
+    mv -f "$dir/stages.yaml.tmp" "$dir/stages.yaml"
+  fi
+  printf '%s\n' "$dir/kwok"
+}
+
+# The upstream virtual-kubelet peer: tools/upstream-vk (its node library at the
+# version pinned in tools/upstream-vk/go.mod). Prints the binary's path.
+ensure_upstream_vk() {
+  command -v go >/dev/null 2>&1 || die "Go is needed to build the upstream virtual-kubelet peer: install golang"
+  bash "$REPO_ROOT/tools/upstream-vk/build.sh" >&2
+  printf '%s\n' "$REPO_ROOT/tools/upstream-vk/bin/upstream-vk"
+}
+
 ensure_all() {
   ensure_node
   ensure_npm_deps

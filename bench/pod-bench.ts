@@ -1,0 +1,159 @@
+// npm run bench → scripts/bench.sh → this: pod start/delete throughput, latency
+// and cost of ours (1/2/4 pod-workers) side by side with the API server's own
+// limit, kwok and upstream virtual-kubelet, each on a fresh control plane.
+// Prints Markdown tables; writes every figure to bench/results/pod-bench-<time>.json.
+//
+//   node bench/pod-bench.ts [--quick] [--pods 1000,10000] [--workers 1,2,4]
+//     [--systems limit,kwok,upstream-vk,ours] (also: upstream-vk-default, with upstream's queue rate limiter) [--rates 20,50,100] [--steady-seconds 60]
+//     [--kwok-binary PATH --kwok-stages PATH --kwok-version V] [--upstream-vk-binary PATH]
+//     [--cpu-prof-dir DIR]   V8 CPU profiles of our node-agent and pod-workers, written when they stop
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { KubeRestClient, loadKubeConfig } from '@vk-ts/core';
+import { ControlPlane, REPO_ROOT } from '@vk-ts/testbed';
+import { ApiserverMetrics } from './apiserver-metrics.ts';
+import { markdownReport, ratios } from './bench-report.ts';
+import type { BenchContext, BenchSystem } from './bench-system.ts';
+import { machineInfo, type MachineInfo } from './machine-info.ts';
+import { ScenarioRunner, type ScenarioResult } from './scenario-runner.ts';
+import { startKwok } from './system-kwok.ts';
+import { startLimit } from './system-limit.ts';
+import { startOurs } from './system-ours.ts';
+import { startUpstreamVk } from './system-upstream-vk.ts';
+
+const { values: args } = parseArgs({ options: {
+  quick: { type: 'boolean', default: false },
+  pods: { type: 'string' },
+  workers: { type: 'string' },
+  systems: { type: 'string', default: 'limit,kwok,upstream-vk,ours' },
+  rates: { type: 'string' },
+  'steady-seconds': { type: 'string' },
+  'no-steady': { type: 'boolean', default: false },
+  concurrency: { type: 'string', default: '16' },
+  'in-flight': { type: 'string', default: '64' },
+  'kwok-binary': { type: 'string', default: process.env.VK_BENCH_KWOK ?? '' },
+  'kwok-stages': { type: 'string', default: process.env.VK_BENCH_KWOK_STAGES ?? '' },
+  'kwok-version': { type: 'string', default: process.env.VK_BENCH_KWOK_VERSION ?? 'unknown' },
+  'upstream-vk-binary': { type: 'string', default: process.env.VK_BENCH_UPSTREAM_VK ?? '' },
+  out: { type: 'string' },
+  'cpu-prof-dir': { type: 'string' },
+  'timeout-seconds': { type: 'string', default: '600' },
+} });
+
+const list = (s: string | undefined, fallback: number[]): number[] => (s ? s.split(',').map(Number) : fallback);
+const quick = args.quick;
+const options = {
+  quick,
+  pods: list(args.pods, quick ? [1000] : [1000, 10_000]),
+  workers: list(args.workers, quick ? [1, 2] : [1, 2, 4]),
+  systems: args.systems.split(','),
+  rates: args['no-steady'] ? [] : list(args.rates, quick ? [50] : [20, 50, 100]),
+  steadySeconds: Number(args['steady-seconds'] ?? (quick ? 10 : 60)),
+  // --quick runs steady on the burst's control plane, after the delete, to stay under 5 minutes.
+  steadyOnFreshControlPlane: !quick,
+  podWorkerConcurrency: Number(args.concurrency),
+  inFlight: Number(args['in-flight']),
+  timeoutMs: Number(args['timeout-seconds']) * 1000,
+};
+
+const startedAt = new Date();
+const stamp = startedAt.toISOString().replace(/[:.]/g, '-').replace(/-\d+Z$/, 'Z');
+const resultsDir = join(REPO_ROOT, 'bench/results');
+mkdirSync(resultsDir, { recursive: true });
+const outFile = args.out ?? join(resultsDir, `pod-bench-${quick ? 'quick-' : ''}${stamp}.json`);
+const logRoot = mkdtempSync(join(tmpdir(), 'vk-pod-bench-'));
+const results: ScenarioResult[] = [];
+const systemsSeen: { label: string; kind: string; given: string; version: string }[] = [];
+const notes: string[] = [];
+let machine: MachineInfo | undefined;
+
+function say(msg: string): void {
+  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), msg })}\n`);
+}
+
+function save(): void {
+  writeFileSync(outFile, `${JSON.stringify({ startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), machine, options, systems: systemsSeen, notes, results, ratios: ratios(results) }, null, 2)}\n`);
+}
+
+type Starter = (ctx: BenchContext) => Promise<BenchSystem>;
+
+function starters(): { id: string; start: Starter }[] {
+  const out: { id: string; start: Starter }[] = [];
+  for (const s of options.systems) {
+    if (s === 'limit') out.push({ id: 'limit', start: (ctx) => startLimit(ctx, { nodeName: 'bench-limit', concurrency: options.inFlight }) });
+    else if (s === 'kwok') {
+      if (!args['kwok-binary'] || !existsSync(args['kwok-binary'])) notes.push('kwok: no binary (scripts/lib/toolchain.sh ensure_kwok did not build it); not measured');
+      else out.push({ id: 'kwok', start: (ctx) => startKwok(ctx, { binary: args['kwok-binary']!, stagesFile: args['kwok-stages']!, version: args['kwok-version']!, nodeName: 'bench-kwok', parallelism: options.podWorkerConcurrency }) });
+    } else if (s === 'upstream-vk') {
+      if (!args['upstream-vk-binary'] || !existsSync(args['upstream-vk-binary'])) notes.push('upstream virtual-kubelet: no binary (tools/upstream-vk did not build); not measured');
+      else out.push({ id: 'upstream-vk', start: (ctx) => startUpstreamVk(ctx, { binary: args['upstream-vk-binary']!, nodeName: 'bench-vk', podSyncWorkers: options.podWorkerConcurrency, queueRateLimit: false }) });
+    } else if (s === 'upstream-vk-default') {
+      if (!args['upstream-vk-binary'] || !existsSync(args['upstream-vk-binary'])) notes.push('upstream virtual-kubelet: no binary (tools/upstream-vk did not build); not measured');
+      else out.push({ id: 'upstream-vk-default', start: (ctx) => startUpstreamVk(ctx, { binary: args['upstream-vk-binary']!, nodeName: 'bench-vk', podSyncWorkers: options.podWorkerConcurrency, queueRateLimit: true }) });
+    } else if (s === 'ours') {
+      for (const w of options.workers) out.push({ id: `ours-${w}`, start: (ctx) => startOurs(ctx, { workers: w, concurrency: options.podWorkerConcurrency, nodeName: 'bench-ours', ...(args['cpu-prof-dir'] ? { cpuProfileDir: join(args['cpu-prof-dir'], `ours-${w}`) } : {}) }) });
+    } else throw new Error(`unknown system "${s}" (limit, kwok, upstream-vk, upstream-vk-default, ours)`);
+  }
+  return out;
+}
+
+/** A fresh control plane and system; `body` runs scenarios on them; everything is stopped after. */
+async function withFreshSystem(id: string, group: string, start: Starter, body: (runner: ScenarioRunner) => Promise<void>): Promise<void> {
+  const logDir = join(logRoot, `${group}-${id}`);
+  mkdirSync(logDir, { recursive: true });
+  const cp = await ControlPlane.start({ dataDir: join(logDir, 'controlplane') });
+  const kubeConfig = loadKubeConfig({ kubeconfigPath: cp.kubeconfigPath });
+  const client = await KubeRestClient.create({ kubeConfig, qps: 0, burst: 0, userAgent: 'vk-pod-bench', requestTimeoutMs: 120_000 });
+  let system: BenchSystem | undefined;
+  try {
+    machine ??= await machineInfo(client);
+    system = await start({ controlPlane: cp, client, logDir });
+    systemsSeen.push({ label: system.label, kind: system.kind, given: system.given, version: system.version });
+    const runner = new ScenarioRunner({ client, metrics: await ApiserverMetrics.create(kubeConfig), system, controlPlanePid: cp.pid ?? -1, inFlight: options.inFlight, timeoutMs: options.timeoutMs });
+    await body(runner);
+  } catch (err) {
+    const msg = `${id} (${group}): ${(err as Error).message}`;
+    notes.push(msg);
+    say(`failed: ${msg}`);
+  } finally {
+    await system?.close();
+    client.close();
+    await cp.close();
+    save();
+  }
+}
+
+function record(r: ScenarioResult): void {
+  results.push(r);
+  say(`${r.scenario} ${r.ratePerSecond ? `${r.ratePerSecond}/s` : r.pods} ${r.system}: ${r.error ? `FAILED ${r.error}` : `${r.durationSeconds} s, ${r.podsPerSecond} pods/s, writes/pod ${r.apiWritesPerPod}`}`);
+  save();
+}
+
+const systems = starters();
+say(`pod bench ${quick ? '(quick) ' : ''}logs in ${logRoot}, results to ${outFile}`);
+for (const pods of options.pods) {
+  for (const { id, start } of systems) {
+    say(`burst+delete ${pods}: ${id}`);
+    await withFreshSystem(id, `burst-${pods}`, start, async (runner) => {
+      for (const r of await runner.burstAndDelete(pods)) record(r);
+      if (!options.steadyOnFreshControlPlane && pods === options.pods[0]) {
+        for (const rate of options.rates) record(await runner.steady(rate, options.steadySeconds));
+      }
+    });
+  }
+}
+if (options.steadyOnFreshControlPlane && options.rates.length) {
+  for (const { id, start } of systems) {
+    say(`steady ${options.rates.join(',')}/s: ${id}`);
+    await withFreshSystem(id, 'steady', start, async (runner) => {
+      for (const rate of options.rates) record(await runner.steady(rate, options.steadySeconds));
+    });
+  }
+}
+save();
+process.stdout.write(`\n## Pod benchmark${quick ? ' (--quick)' : ''}: ${machine?.cores} cores, ${machine?.memoryGiB} GiB, ${machine?.kubernetes}, Node ${machine?.node}\n\n`);
+process.stdout.write(`${markdownReport(results, systemsSeen)}\n`);
+if (notes.length) process.stdout.write(`\nNotes:\n${notes.map((n) => `- ${n}`).join('\n')}\n`);
+process.stdout.write(`\nJSON: ${outFile}\nlogs: ${logRoot}\n`);

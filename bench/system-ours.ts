@@ -1,0 +1,68 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT, RedisServer, freePort, waitFor } from '@vk-ts/testbed';
+import { BenchProcess } from './bench-process.ts';
+import { waitNodeReady, type BenchContext, type BenchSystem } from './bench-system.ts';
+
+export interface OursOptions {
+  workers: number;
+  /** Pods each pod-worker works at once (its --concurrency). */
+  concurrency: number;
+  nodeName: string;
+  /** When set, node-agent and pod-workers write V8 CPU profiles (--cpu-prof) there on exit. */
+  cpuProfileDir?: string;
+}
+
+/**
+ * Ours, through the services' command lines only: a fresh Redis, the mock
+ * backend as its own process, one node-agent and `workers` pod-workers, all
+ * without client-side throttling (--kube-api-qps 0).
+ */
+export async function startOurs(ctx: BenchContext, options: OursOptions): Promise<BenchSystem> {
+  const started: BenchProcess[] = [];
+  const redis = await RedisServer.start();
+  const close = async (): Promise<void> => {
+    await Promise.all(started.map((p) => p.stop()));
+    await redis.close();
+  };
+  try {
+    const node = process.execPath;
+    const mock = new BenchProcess('mock-backend', node, [join(REPO_ROOT, 'providers/mock/src/mock-backend-main.ts'), '--port', '0'], { logFile: join(ctx.logDir, 'mock-backend.log') });
+    started.push(mock);
+    const mockUrl = (JSON.parse(await mock.waitForLine(/"event":"ready"/, 30_000)) as { url: string }).url;
+    const providerConfig = join(ctx.logDir, 'mock-provider.toml');
+    writeFileSync(providerConfig, `endpoint = "${mockUrl}"\n`);
+    const common = ['--kubeconfig', ctx.controlPlane.kubeconfigPath, '--redis-url', redis.url, '--nodename', options.nodeName,
+      '--provider', 'mock', '--provider-config', providerConfig, '--kube-api-qps', '0', '--log-level', 'warn', '--health-host', '127.0.0.1'];
+    const env = options.cpuProfileDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${options.cpuProfileDir}` } : undefined;
+    const agentPort = await freePort();
+    const agent = new BenchProcess('node-agent', node, [join(REPO_ROOT, 'services/node-agent/src/main.ts'), ...common, '--health-port', String(agentPort)], { logFile: join(ctx.logDir, 'node-agent.log'), env });
+    started.push(agent);
+    const workerPorts: number[] = [];
+    for (let i = 0; i < options.workers; i++) {
+      const port = await freePort();
+      workerPorts.push(port);
+      started.push(new BenchProcess(`pod-worker-${i + 1}`, node, [join(REPO_ROOT, 'services/pod-worker/src/main.ts'), ...common,
+        '--concurrency', String(options.concurrency), '--health-port', String(port)], { logFile: join(ctx.logDir, `pod-worker-${i + 1}.log`), env }));
+    }
+    const ready = async (port: number): Promise<boolean> => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200;
+    await waitFor('node-agent ready', () => ready(agentPort), { timeoutMs: 60_000, intervalMs: 250 });
+    for (const port of workerPorts) await waitFor('pod-worker ready', () => ready(port), { timeoutMs: 60_000, intervalMs: 250 });
+    await waitNodeReady(ctx.client, options.nodeName);
+    return {
+      label: `ours ×${options.workers}`,
+      kind: 'ours',
+      workers: options.workers,
+      nodeName: options.nodeName,
+      processes: [...started.map((p) => ({ name: p.name, pid: p.pid })), { name: 'redis-server', pid: redis.pid ?? -1 }],
+      given: `node-agent and ${options.workers} pod-worker(s): --kube-api-qps 0 (no client throttle); pod-worker --concurrency ${options.concurrency}`,
+      version: 'this commit',
+      redisUrl: redis.url,
+      providerPodCount: async () => ((await (await fetch(`${mockUrl}/v1/pods?node=${encodeURIComponent(options.nodeName)}`)).json()) as unknown[]).length,
+      close,
+    };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
