@@ -1,5 +1,5 @@
 import { request, type RequestOptions } from 'node:https';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfigLike } from '@vk-ts/core';
 
 /** Requests counted by the API server itself, keyed "VERB resource[/subresource]". */
 export type RequestCounts = Record<string, number>;
@@ -18,7 +18,7 @@ export class ApiserverMetrics {
     this.#tls = tls;
   }
 
-  static async create(kubeConfig: KubeConfig): Promise<ApiserverMetrics> {
+  static async create(kubeConfig: KubeConfigLike): Promise<ApiserverMetrics> {
     const tls: RequestOptions = {};
     await kubeConfig.applyToHTTPSOptions(tls);
     return new ApiserverMetrics(new URL('/metrics', kubeConfig.getCurrentCluster()!.server), tls);

@@ -71,7 +71,7 @@ try {
   startService('node-agent', [...common, '--nodename', nodeName, '--provider', 'mock', '--provider-config', providerConfig,
     '--internal-ip', '127.0.0.1', '--kubelet-port', String(kubeletPort), '--health-port', String(await freePort())]);
   startService('pod-worker', [...common, '--nodename', nodeName, '--provider', 'mock', '--provider-config', providerConfig, '--health-port', String(await freePort())]);
-  startService('kubelet-api', ['--kubeconfig', kubeconfig, '--nodename', nodeName, '--provider', 'mock', '--port', String(kubeletPort)]);
+  startService('kubelet-api', ['--kubeconfig', kubeconfig, '--nodename', nodeName, '--provider', 'mock', '--port', String(kubeletPort), '--health-port', String(await freePort())]);
 
   const banner = [
     '',

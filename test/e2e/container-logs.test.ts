@@ -33,7 +33,12 @@ describe('kubectl logs through the API server and kubelet-api', function () {
   /** Straight to kubelet-api over TLS (the API server's node proxy refuses loopback addresses). */
   function direct(path: string): Promise<{ status: number; body: string }> {
     return new Promise((resolve, reject) => {
-      httpsGet({ host: '127.0.0.1', port: kubeletPort, path, ca: readFileSync(join(env.controlPlane.pkiDir, 'ca.crt')) }, (res) => {
+      const pki = env.controlPlane.pkiDir;
+      // As the API server calls it: with its kubelet client certificate.
+      httpsGet({
+        host: '127.0.0.1', port: kubeletPort, path, ca: readFileSync(join(pki, 'ca.crt')),
+        cert: readFileSync(join(pki, 'apiserver-kubelet-client.crt')), key: readFileSync(join(pki, 'apiserver-kubelet-client.key')),
+      }, (res) => {
         let body = '';
         res.on('data', (c: Buffer) => { body += c.toString(); });
         res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
@@ -49,7 +54,7 @@ describe('kubectl logs through the API server and kubelet-api', function () {
     const port = await freePort();
     kubeletPort = port;
     const common = ['--kubeconfig', env.controlPlane.kubeconfigPath, '--nodename', NODE, '--provider-config', cfg];
-    const api = ServiceProcess.start('kubelet-api', [...common, '--port', String(port), '--host', '127.0.0.1', '--tls-cert-file', cert, '--tls-key-file', key]);
+    const api = ServiceProcess.start('kubelet-api', [...common, '--port', String(port), '--host', '127.0.0.1', '--tls-cert-file', cert, '--tls-key-file', key, '--health-port', '0']);
     running.push(api,
       ServiceProcess.start('node-agent', [...common, '--redis-url', env.redis.url, '--kubelet-port', String(port), '--health-port', '0']),
       ServiceProcess.start('pod-worker', [...common, '--redis-url', env.redis.url, '--health-port', '0']));

@@ -28,7 +28,8 @@ describe('every service', () => {
         return ['--kubeconfig', env.controlPlane.kubeconfigPath, '--redis-url', env.redis.url, '--nodename', 'svc-lifecycle', '--provider-config', cfg, '--health-port', String(port)];
       },
     },
-    { name: 'kubelet-api', args: (port) => ['--port', String(port), '--host', '127.0.0.1'] },
+    // Without a provider config kubelet-api runs only its plain-HTTP health server (the kubelet port needs TLS and auth).
+    { name: 'kubelet-api', args: (port) => ['--health-port', String(port), '--health-host', '127.0.0.1'] },
   ];
 
   for (const c of cases) {

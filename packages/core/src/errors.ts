@@ -25,6 +25,10 @@ export const ErrorCodes = {
   UNAUTHENTICATED: 'VK_ERR_UNAUTHENTICATED',
   /** Authorization denied. Maps to HTTP 403. */
   FORBIDDEN: 'VK_ERR_FORBIDDEN',
+  /** Authorization could not be decided (SubjectAccessReview failed). Maps to HTTP 500 with the kubelet's message. */
+  AUTHORIZATION_UNAVAILABLE: 'VK_ERR_AUTHORIZATION_UNAVAILABLE',
+  /** No serving certificate could be obtained (CSR denied, failed or not issued in time). */
+  CERTIFICATE_UNAVAILABLE: 'VK_ERR_CERTIFICATE_UNAVAILABLE',
   /** The Kubernetes API server answered with an error we cannot handle here. */
   KUBE_API: 'VK_ERR_KUBE_API',
 } as const;

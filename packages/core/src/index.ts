@@ -12,3 +12,6 @@ export * from './config-errors.ts';
 export * from './event-recorder.ts';
 export * from './backoff.ts';
 export * from './queue-contract.ts';
+export * from './quantity.ts';
+export * from './list-watch.ts';
+export * from './stats-summary.ts';

@@ -1,9 +1,9 @@
 import { Agent, request as httpsRequest, type RequestOptions } from 'node:https';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { createInterface } from 'node:readline';
-import type { KubeConfig } from '@kubernetes/client-node';
 import { Counter, type Registry } from 'prom-client';
 import { ErrorCodes, VkError } from './errors.ts';
+import type { KubeConfigLike } from './kube-client.ts';
 import { TokenBucket } from './token-bucket.ts';
 
 /**
@@ -60,7 +60,7 @@ export interface WatchEvent<T> {
 }
 
 export interface KubeRestClientOptions {
-  kubeConfig: KubeConfig;
+  kubeConfig: KubeConfigLike;
   /** Client-side throttle; <= 0 disables it. */
   qps: number;
   burst: number;
@@ -80,16 +80,19 @@ export interface RequestOptionsLite {
 
 export class KubeRestClient {
   readonly server: URL;
-  readonly #tls: RequestOptions;
   readonly #agent: Agent | undefined;
   readonly #bucket: TokenBucket;
   readonly #userAgent: string;
   readonly #timeoutMs: number;
   readonly #requests: Counter<'verb' | 'code'> | undefined;
+  readonly #kubeConfig: KubeConfigLike;
+  #headers: Record<string, string>;
+  #headersAt = Date.now();
 
   private constructor(server: URL, tls: RequestOptions, options: KubeRestClientOptions) {
     this.server = server;
-    this.#tls = tls;
+    this.#kubeConfig = options.kubeConfig;
+    this.#headers = { ...(tls.headers as Record<string, string> | undefined) };
     this.#agent = server.protocol === 'https:' ? new Agent({ keepAlive: true, maxSockets: 64, ...pickTls(tls) }) : undefined;
     this.#bucket = new TokenBucket({ qps: options.qps, burst: options.burst });
     this.#userAgent = options.userAgent;
@@ -129,6 +132,7 @@ export class KubeRestClient {
 
   async request<T>(method: string, path: string, options: RequestOptionsLite = {}): Promise<T> {
     await this.#bucket.acquire();
+    await this.#refreshHeaders();
     const res = await this.#send(method, path, options, this.#timeoutMs);
     const text = await readAll(res);
     const code = res.statusCode ?? 0;
@@ -144,6 +148,7 @@ export class KubeRestClient {
    */
   async watch<T>(path: string, query: RequestOptionsLite['query'], onEvent: (event: WatchEvent<T>) => void, signal: AbortSignal): Promise<void> {
     await this.#bucket.acquire();
+    await this.#refreshHeaders();
     const res = await this.#send('GET', path, { query: { ...query, watch: true }, signal }, 0);
     const code = res.statusCode ?? 0;
     this.#requests?.inc({ verb: 'WATCH', code: String(code) });
@@ -167,6 +172,19 @@ export class KubeRestClient {
     }
   }
 
+  /** Re-reads credentials once a minute: service-account token files are rotated under a running process. */
+  async #refreshHeaders(): Promise<void> {
+    if (Date.now() - this.#headersAt < 60_000) return;
+    this.#headersAt = Date.now();
+    const fresh: RequestOptions = {};
+    try {
+      await this.#kubeConfig.applyToHTTPSOptions(fresh);
+      this.#headers = { ...(fresh.headers as Record<string, string> | undefined) };
+    } catch {
+      // Keep the last credentials; the API server's 401 will say if they no longer work.
+    }
+  }
+
   /** Idempotent. */
   close(): void {
     this.#agent?.destroy();
@@ -179,7 +197,7 @@ export class KubeRestClient {
     }
     const payload = options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body));
     const headers: Record<string, string> = {
-      ...(this.#tls.headers as Record<string, string> | undefined),
+      ...this.#headers,
       accept: 'application/json',
       'user-agent': this.#userAgent,
     };

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { V1Pod, V1PodStatus } from '@kubernetes/client-node';
+import type { StatsSummary } from './stats-summary.ts';
 
 /**
  * The provider interface, shared by all three services: the node side
@@ -64,7 +65,11 @@ export interface ResolvedPod {
   volumes: ResolvedVolume[];
 }
 
-/** What the provider knows of one of its pods; mapped onto `pods/status` by the pod-worker. */
+/**
+ * What the provider knows of one of its pods; mapped onto `pods/status` by the
+ * pod-worker. `containerStatuses[].image` is the image as the pod spec names
+ * it (the worker compares the two to apply image updates).
+ */
 export interface ProviderPod {
   ref: PodRef;
   status: V1PodStatus;
@@ -72,8 +77,12 @@ export interface ProviderPod {
 
 /** Pod lifecycle side. Every method may be called more than once for the same pod and must be idempotent. */
 export interface PodLifecycleHandler {
-  /** Creates the pod's containers; a second call for the same uid is a no-op. */
-  createPod(pod: ResolvedPod): Promise<void>;
+  /**
+   * Creates the pod's containers and answers the provider's view of the pod
+   * right after; a second call for the same uid creates nothing and answers
+   * the existing pod (so a worker need not ask first).
+   */
+  createPod(pod: ResolvedPod): Promise<ProviderPod>;
   /** Applies a spec change the provider supports (e.g. image update); others reject with PROVIDER_PERMANENT. */
   updatePod(pod: ResolvedPod): Promise<void>;
   /** Stops and removes the pod; resolves once accepted. Absent pods are not an error. */
@@ -100,7 +109,18 @@ export interface ContainerStreamer {
   getContainerLogs(ref: PodRef, container: string, options: LogOptions, signal: AbortSignal): Promise<Readable>;
 }
 
-export interface Provider extends NodeProvider, PodLifecycleHandler, Partial<ContainerStreamer> {
+/** Stats side (kubelet-api /stats/summary and /metrics/resource). Optional: a provider without it answers 501. */
+export interface StatsProvider {
+  /**
+   * Resource usage of the node and of every pod the provider runs for it, in
+   * the kubelet's Summary shape. Cumulative figures (usageCoreNanoSeconds)
+   * never decrease for a running container; may be called often (every
+   * metrics-server scrape), so it should answer from one backend call.
+   */
+  getStatsSummary(signal?: AbortSignal): Promise<StatsSummary>;
+}
+
+export interface Provider extends NodeProvider, PodLifecycleHandler, Partial<ContainerStreamer>, Partial<StatsProvider> {
   /** Provider name as in `--provider`: `mock`, `aws`, `azure`. */
   readonly name: string;
   /** Idempotent; releases clients and timers. */

@@ -3,8 +3,14 @@
  * A job is a pointer to a pod, never a command and never pod contents
  * (DESIGN invariants 2 and 4): the worker reads the latest pod itself.
  */
+import type { JobsOptions } from 'bullmq';
 
-export type PodOperation = 'create' | 'update' | 'delete' | 'resync';
+/**
+ * What triggered the job. `resync` with an empty name is the node-wide orphan
+ * sweep; `status` with an empty name is the batch status sync; `status` with a
+ * name is a pod whose provider-side state changed.
+ */
+export type PodOperation = 'create' | 'update' | 'delete' | 'resync' | 'status';
 
 export interface PodJobData {
   namespace: string;
@@ -27,6 +33,39 @@ export function podJobKey(data: Pick<PodJobData, 'namespace' | 'name'>): string 
 
 export const POD_JOB_NAME = 'reconcile';
 
-/** Retry policy of reconcile jobs: exponential from 1 s; permanent errors skip retries. */
+/** Retry policy of reconcile jobs: exponential from 1 s with jitter; permanent errors skip retries. */
 export const POD_JOB_ATTEMPTS = 8;
 export const POD_JOB_BACKOFF_MS = 1000;
+
+/** Options of every per-pod job, whoever enqueues it (pod watcher, status sync). */
+export function podJobOptions(data: PodJobData): JobsOptions {
+  return {
+    deduplication: { id: podJobKey(data), keepLastIfActive: true },
+    attempts: POD_JOB_ATTEMPTS,
+    backoff: { type: 'exponential', delay: POD_JOB_BACKOFF_MS, jitter: 0.5 },
+    removeOnComplete: true,
+    removeOnFail: 1000,
+  };
+}
+
+/** The node-wide orphan sweep job (one pending at a time). */
+export const SWEEP_JOB: { data: PodJobData; options: JobsOptions } = {
+  data: { namespace: '', name: '', uid: '', resourceVersion: '', op: 'resync' },
+  options: { deduplication: { id: '__sweep__', keepLastIfActive: true }, removeOnComplete: true, removeOnFail: 100, attempts: 3 },
+};
+
+/** The node-wide batch status sync job: one provider list instead of one call per pod per tick. */
+export const STATUS_SYNC_JOB: { data: PodJobData; options: JobsOptions } = {
+  data: { namespace: '', name: '', uid: '', resourceVersion: '', op: 'status' },
+  options: { deduplication: { id: '__status-sync__' }, removeOnComplete: true, removeOnFail: 100, attempts: 1 },
+};
+
+/** Redis key of the per-pod fencing lock (a backstop against a stalled job re-run beside a live one). */
+export function podLockKey(nodeName: string, data: Pick<PodJobData, 'namespace' | 'name'>): string {
+  return `vk-lock:${nodeName}:${podJobKey(data)}`;
+}
+
+/** Redis hash uid → digest of the provider status last written to the pod, used by the batch status sync. */
+export function podStatusDigestKey(nodeName: string): string {
+  return `vk-status:${nodeName}`;
+}

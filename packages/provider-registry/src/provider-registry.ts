@@ -22,7 +22,7 @@ const mockSchema = compileSchema<MockProviderConfig>({
   additionalProperties: false,
   required: ['endpoint'],
   properties: {
-    endpoint: { type: 'string', pattern: '^https?://' },
+    endpoint: { type: 'string', pattern: '^http://' },
     cpu: { type: 'string', pattern: QUANTITY_PATTERN, default: '20' },
     memory: { type: 'string', pattern: QUANTITY_PATTERN, default: '100Gi' },
     pods: { type: 'string', pattern: QUANTITY_PATTERN, default: '1000' },

@@ -5,3 +5,4 @@ export * from './control-plane.ts';
 export * from './redis-server.ts';
 export * from './service-process.ts';
 export * from './poll.ts';
+export * from './loopback-alias.ts';

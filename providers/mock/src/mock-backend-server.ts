@@ -1,6 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { MockBackend, MockBackendError, mockPodKey, type MockPodSpec } from './mock-backend.ts';
+import { MockBackend, MockBackendError, mockPodKey, type MockPod, type MockPodSpec } from './mock-backend.ts';
+
+const RECEIVED_MAX = 10_000;
 
 /**
  * The mock backend's HTTP API: a stand-in for a cloud container service. It
@@ -12,16 +14,19 @@ import { MockBackend, MockBackendError, mockPodKey, type MockPodSpec } from './m
  *   PUT    /v1/pods/{ns}/{name}/{uid}                 create (idempotent), body MockPodSpec
  *   PATCH  /v1/pods/{ns}/{name}/{uid}                 update, body MockPodSpec
  *   GET    /v1/pods/{ns}/{name}/{uid}                 one pod or 404
- *   DELETE /v1/pods/{ns}/{name}/{uid}                 stop and remove (absent is fine)
+ *   DELETE /v1/pods/{ns}/{name}/{uid}[?gracePeriodSeconds=N]  stop and remove (absent is fine)
  *   GET    /v1/pods/{ns}/{name}/{uid}/logs/{container}?tailLines&limitBytes&sinceTime&timestamps&follow
  *   PUT    /admin/faults                              body Partial<MockFaults>
  *   POST   /admin/pods/{ns}/{name}/{uid}/lose
  *   POST   /admin/pods/{ns}/{name}/{uid}/exit/{container}   body { exitCode }
  *   POST   /admin/pods/{ns}/{name}/{uid}/logs/{container}   body { lines: string[] }
+ *   POST   /admin/pods/{ns}/{name}/{uid}/usage/{container}  body { cpuNanoCores?, memoryBytes? }
  *   GET    /admin/create-counts                       { "<ns>/<name>/<uid>": n }
  */
 export class MockBackendServer {
   readonly backend: MockBackend;
+  /** Method and raw URL of the latest requests (at most RECEIVED_MAX), so tests can assert what reached the "cloud". */
+  readonly received: { method: string; url: string }[] = [];
   #server: Server | undefined;
   #closing: Promise<void> | undefined;
 
@@ -32,6 +37,8 @@ export class MockBackendServer {
   async listen(port = 0, host = '127.0.0.1'): Promise<string> {
     const server = createServer((req, res) => {
       res.setHeader('x-mock-backend', 'virtual-kubelet-ts');
+      this.received.push({ method: req.method ?? 'GET', url: req.url ?? '/' });
+      if (this.received.length > RECEIVED_MAX) this.received.splice(0, this.received.length - RECEIVED_MAX);
       this.#route(req, res).catch((err: unknown) => sendError(res, err));
     });
     this.#server = server;
@@ -64,12 +71,13 @@ export class MockBackendServer {
       return sendJson(res, 503, { message: 'mock backend set unhealthy' });
     }
     if (parts[0] === 'v1' && parts[1] === 'pods') {
-      if (parts.length === 2 && method === 'GET') return sendJson(res, 200, b.list(url.searchParams.get('node') ?? undefined));
+      // Listings leave out logs and env: the status sync lists every pod every few seconds.
+      if (parts.length === 2 && method === 'GET') return sendJson(res, 200, b.list(url.searchParams.get('node') ?? undefined).map(listView));
       const ref = { namespace: parts[2] ?? '', name: parts[3] ?? '', uid: parts[4] ?? '' };
       if (parts.length === 5) {
         if (method === 'PUT') return sendJson(res, 200, b.create(await readJson<MockPodSpec>(req)));
         if (method === 'PATCH') return sendJson(res, 200, b.update(await readJson<MockPodSpec>(req)));
-        if (method === 'DELETE') { b.delete(ref); return sendJson(res, 200, { deleted: true }); }
+        if (method === 'DELETE') { b.delete(ref, Number(url.searchParams.get('gracePeriodSeconds') ?? 0) || 0); return sendJson(res, 200, { deleted: true }); }
         if (method === 'GET') {
           const pod = b.get(ref);
           if (!pod) throw new MockBackendError('not-found', `no pod ${mockPodKey(ref)} in the mock backend`);
@@ -86,6 +94,10 @@ export class MockBackendServer {
         if (parts[5] === 'lose') { b.lose(ref); return sendJson(res, 200, {}); }
         if (parts[5] === 'exit' && parts[6]) {
           b.exitContainer(ref, parts[6], (await readJson<{ exitCode: number }>(req)).exitCode);
+          return sendJson(res, 200, {});
+        }
+        if (parts[5] === 'usage' && parts[6]) {
+          b.setUsage(ref, parts[6], await readJson<{ cpuNanoCores?: number; memoryBytes?: number }>(req));
           return sendJson(res, 200, {});
         }
         if (parts[5] === 'logs' && parts[6]) {
@@ -111,15 +123,28 @@ export class MockBackendServer {
     res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
     let entries = c.logs.filter((e) => sinceTime === undefined || Date.parse(e.time) >= sinceTime);
     if (tailLines !== undefined) entries = tailLines === 0 ? [] : entries.slice(-tailLines);
-    const write = (e: { time: string; line: string }): boolean => {
+    // Lines are batched into writes of about 64 KiB: one write per line of a big log (hundreds of
+    // thousands) overwhelms the socket's write queue and the connection is dropped.
+    let batch: Buffer[] = [];
+    let batchBytes = 0;
+    const flush = (): void => {
+      if (batch.length === 0) return;
+      res.write(batch.length === 1 ? batch[0] : Buffer.concat(batch, batchBytes));
+      batch = [];
+      batchBytes = 0;
+    };
+    const write = (e: { time: string; line: string }, batched = false): boolean => {
       if (budget <= 0) return false;
       const text = Buffer.from(format(e));
       const chunk = text.length > budget ? text.subarray(0, budget) : text;
       budget -= chunk.length;
-      res.write(chunk);
+      batch.push(chunk);
+      batchBytes += chunk.length;
+      if (!batched || batchBytes >= 65_536) flush();
       return budget > 0;
     };
-    for (const e of entries) if (!write(e)) return void res.end();
+    for (const e of entries) if (!write(e, true)) { flush(); return void res.end(); }
+    flush();
     if (!follow || c.state.state === 'terminated') return void res.end();
 
     const key = `${mockPodKey(ref)}/${container}`;
@@ -153,4 +178,13 @@ async function readJson<T = Record<string, unknown>>(req: IncomingMessage): Prom
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
   return JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as T;
+}
+
+/** A pod as listed: state without log lines, spec without env values. */
+function listView(pod: MockPod): MockPod {
+  return {
+    ...pod,
+    containers: pod.containers.map((c) => ({ ...c, logs: [] })),
+    spec: { ...pod.spec, containers: pod.spec.containers.map((c) => ({ ...c, env: {} })), initContainers: pod.spec.initContainers.map((c) => ({ ...c, env: {} })) },
+  };
 }

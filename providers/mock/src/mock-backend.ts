@@ -17,13 +17,20 @@ export interface MockContainerSpec {
   env: Record<string, string>;
 }
 
+export interface MockVolume {
+  name: string;
+  kind: string;
+  /** Path → hex SHA-256 of the contents. */
+  files: Record<string, string>;
+}
+
 export interface MockPodSpec {
   node: string;
   ref: PodRef;
   containers: MockContainerSpec[];
   initContainers: MockContainerSpec[];
-  /** Names of the volumes handed over (contents are not kept: they may hold secrets). */
-  volumes: string[];
+  /** The volumes handed over; file contents are kept only as SHA-256 digests (they may hold secrets). */
+  volumes: MockVolume[];
 }
 
 export type MockContainerState =
@@ -62,6 +69,12 @@ export interface MockFaults {
   healthy: boolean;
   /** Containers stay waiting (ContainerCreating) this long after create. */
   startLatencyMs: number;
+  /**
+   * A graceful delete (grace > 0) leaves the containers running this long, like
+   * a process slow to exit on SIGTERM. The mock does not enforce the grace
+   * period itself (some real backends do not): the caller must force it.
+   */
+  stopLatencyMs: number;
 }
 
 export class MockBackendError extends Error {
@@ -83,7 +96,7 @@ export class MockBackend {
   /** Creates per pod key over the backend's life: tests assert "exactly once". */
   readonly createCounts = new Map<string, number>();
   readonly events = new EventEmitter();
-  readonly faults: MockFaults = { failCreates: 0, failCreatesKind: 'transient', rejectImages: [], healthy: true, startLatencyMs: 0 };
+  readonly faults: MockFaults = { failCreates: 0, failCreatesKind: 'transient', rejectImages: [], healthy: true, startLatencyMs: 0, stopLatencyMs: 0 };
   #nextIp = 0;
   readonly #timers = new Set<NodeJS.Timeout>();
 
@@ -158,11 +171,25 @@ export class MockBackend {
     return pod;
   }
 
-  /** Stops every container (exit 0 unless already terminated) and removes the pod. Absent pods are fine. */
-  delete(ref: PodRef): void {
+  /**
+   * Stops every container (exit 0 unless already terminated) and removes the
+   * pod: at once with grace 0 or without stop latency, else after
+   * `stopLatencyMs` (a second call with grace 0 cuts that short). Absent pods are fine.
+   */
+  delete(ref: PodRef, gracePeriodSeconds = 0): void {
     const key = mockPodKey(ref);
     const pod = this.#pods.get(key);
     if (!pod) return;
+    if (gracePeriodSeconds > 0 && this.faults.stopLatencyMs > 0) {
+      if (pod.deleting) return;
+      pod.deleting = true;
+      const timer = setTimeout(() => {
+        this.#timers.delete(timer);
+        this.delete(ref, 0);
+      }, this.faults.stopLatencyMs);
+      this.#timers.add(timer);
+      return;
+    }
     this.#terminateAll(pod, 0, 'Completed');
     this.#pods.delete(key);
     this.events.emit('changed', key);
@@ -202,6 +229,14 @@ export class MockBackend {
       c.logs.push(entry);
       this.events.emit(`log:${mockPodKey(ref)}/${container}`, entry);
     }
+  }
+
+  /** Scenario: set a container's CPU (nanocores) and working-set memory (bytes); stats derive from them. */
+  setUsage(ref: PodRef, container: string, usage: { cpuNanoCores?: number; memoryBytes?: number }): void {
+    const c = this.#mustGet(ref).containers.find((x) => x.name === container);
+    if (!c) throw new MockBackendError('not-found', `pod ${mockPodKey(ref)} has no container "${container}"`);
+    if (usage.cpuNanoCores !== undefined) c.cpuNanoCores = usage.cpuNanoCores;
+    if (usage.memoryBytes !== undefined) c.memoryBytes = usage.memoryBytes;
   }
 
   close(): void {

@@ -1,9 +1,12 @@
-import { Readable } from 'node:stream';
+import { createHash } from 'node:crypto';
+import { Agent, request as requestHttp, type IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { V1ContainerState, V1ContainerStatus, V1PodStatus } from '@kubernetes/client-node';
 import {
   ErrorCodes, VkError,
-  type LogOptions, type NodeDescription, type PodRef, type Provider, type ProviderPod, type ResolvedPod,
+  type LogOptions, type NodeDescription, type PodRef, type Provider, type ProviderPod, type ResolvedPod, type StatsSummary,
 } from '@vk-ts/core';
+import { mockStatsSummary } from './mock-stats.ts';
 import type { MockContainer, MockPod, MockPodSpec } from './mock-backend.ts';
 
 export interface MockProviderOptions {
@@ -26,6 +29,10 @@ export interface MockProviderOptions {
 export class MockProvider implements Provider {
   readonly name = 'mock';
   readonly #options: MockProviderOptions;
+  readonly #startedAt = new Date();
+  readonly #agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  /** Log streams hold their socket while open (logs -f): no cap, so they never queue behind each other or behind calls. */
+  readonly #streamAgent = new Agent({ keepAlive: false });
 
   constructor(options: MockProviderOptions) {
     this.#options = options;
@@ -39,25 +46,21 @@ export class MockProvider implements Provider {
     await this.#call('GET', '/healthz', undefined, signal);
   }
 
-  async createPod(pod: ResolvedPod): Promise<void> {
-    await this.#call('PUT', podPath(pod.ref), this.#spec(pod));
+  async createPod(pod: ResolvedPod): Promise<ProviderPod> {
+    return this.#toProviderPod(await this.#call<MockPod>('PUT', podPath(pod.ref), this.#spec(pod)));
   }
 
   async updatePod(pod: ResolvedPod): Promise<void> {
     await this.#call('PATCH', podPath(pod.ref), this.#spec(pod));
   }
 
-  async deletePod(ref: PodRef): Promise<void> {
-    await this.#call('DELETE', podPath(ref));
+  async deletePod(ref: PodRef, options: { gracePeriodSeconds: number }): Promise<void> {
+    await this.#call('DELETE', `${podPath(ref)}?gracePeriodSeconds=${Math.max(0, Math.floor(options.gracePeriodSeconds))}`);
   }
 
   async getPod(ref: PodRef): Promise<ProviderPod | undefined> {
-    try {
-      return this.#toProviderPod(await this.#call<MockPod>('GET', podPath(ref)));
-    } catch (err) {
-      if ((err as VkError).code === ErrorCodes.PROVIDER_NOT_FOUND) return undefined;
-      throw err;
-    }
+    const pod = await this.#call<MockPod>('GET', podPath(ref), undefined, undefined, true);
+    return pod && this.#toProviderPod(pod);
   }
 
   async listPods(): Promise<ProviderPod[]> {
@@ -76,13 +79,17 @@ export class MockProvider implements Provider {
     if (since) q.set('sinceTime', since.toISOString());
     if (options.timestamps) q.set('timestamps', 'true');
     if (options.follow) q.set('follow', 'true');
-    const res = await this.#fetch('GET', `${podPath(ref)}/logs/${encodeURIComponent(container)}?${q}`, undefined, signal, 0);
-    if (!res.body) return Readable.from([]);
-    return Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>);
+    return this.#send('GET', `${podPath(ref)}/logs/${encodeURIComponent(container)}?${q}`, undefined, signal, 0, false, this.#streamAgent);
+  }
+
+  async getStatsSummary(signal?: AbortSignal): Promise<StatsSummary> {
+    const pods = await this.#call<MockPod[]>('GET', `/v1/pods?node=${encodeURIComponent(this.#options.nodeName)}`, undefined, signal);
+    return mockStatsSummary(this.#options.nodeName, this.#startedAt, pods, new Date());
   }
 
   async close(): Promise<void> {
-    // fetch's connection pool is process-wide; nothing of ours to release.
+    this.#agent.destroy();
+    this.#streamAgent.destroy();
   }
 
   #spec(pod: ResolvedPod): MockPodSpec {
@@ -92,7 +99,10 @@ export class MockProvider implements Provider {
       ref: pod.ref,
       containers: pod.containers.map(container),
       initContainers: pod.initContainers.map(container),
-      volumes: pod.volumes.map((v) => v.name),
+      volumes: pod.volumes.map((v) => ({
+        name: v.name, kind: v.kind,
+        files: Object.fromEntries(Object.entries(v.files).map(([path, data]) => [path, createHash('sha256').update(data).digest('hex')])),
+      })),
     };
   }
 
@@ -108,37 +118,70 @@ export class MockProvider implements Provider {
       podIPs: [{ ip: pod.podIP }],
       startTime: pod.createdAt as unknown as Date,
       containerStatuses,
+      // The mock runs init containers instantly and successfully, before the pod's containers.
+      ...(pod.spec.initContainers.length ? {
+        initContainerStatuses: pod.spec.initContainers.map((c): V1ContainerStatus => ({
+          name: c.name, image: c.image, imageID: `mock://${c.image}`, containerID: `mock://${pod.spec.ref.uid}/${c.name}`,
+          ready: true, started: false, restartCount: 0,
+          state: { terminated: { exitCode: 0, reason: 'Completed', startedAt: pod.createdAt as unknown as Date, finishedAt: pod.createdAt as unknown as Date } },
+        })),
+      } : {}),
       ...(this.#options.hostIP ? { hostIP: this.#options.hostIP, hostIPs: [{ ip: this.#options.hostIP }] } : {}),
     };
     return { ref: pod.spec.ref, status };
   }
 
-  async #call<T = unknown>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
-    const res = await this.#fetch(method, path, body, signal, this.#options.requestTimeoutMs ?? 10_000);
-    const text = await res.text();
+  /** The JSON answer; with `notFoundIsUndefined`, a 404 answers undefined instead of rejecting (no exception on a hot path). */
+  async #call<T = unknown>(method: string, path: string, body?: unknown, signal?: AbortSignal, notFoundIsUndefined = false): Promise<T> {
+    const res = await this.#send(method, path, body, signal, this.#options.requestTimeoutMs ?? 10_000, notFoundIsUndefined);
+    if (res.statusCode === 404) {
+      res.resume();
+      return undefined as T;
+    }
+    const text = await readText(res);
     return (text ? JSON.parse(text) : undefined) as T;
   }
 
-  async #fetch(method: string, path: string, body: unknown, signal: AbortSignal | undefined, timeoutMs: number): Promise<Response> {
-    const signals = [signal, timeoutMs > 0 ? AbortSignal.timeout(timeoutMs) : undefined].filter((s): s is AbortSignal => s !== undefined);
-    let res: Response;
-    try {
-      res = await fetch(new URL(path, this.#options.endpoint), {
-        method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: signals.length ? AbortSignal.any(signals) : undefined,
+  /**
+   * One request to the backend over a keep-alive agent (node:http rather than
+   * fetch: a pod-worker makes thousands of these per burst and fetch costs
+   * several times the CPU per call). Resolves with the response on 2xx;
+   * otherwise rejects with PROVIDER_NOT_FOUND (404), PROVIDER_PERMANENT (other
+   * 4xx) or PROVIDER_TRANSIENT (5xx, network, timeout).
+   */
+  #send(method: string, path: string, body: unknown, signal: AbortSignal | undefined, timeoutMs: number, resolveNotFound = false, agent = this.#agent): Promise<IncomingMessage> {
+    const what = `mock backend ${method} ${path.split('?')[0]}`;
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    return new Promise<IncomingMessage>((resolve, reject) => {
+      const req = requestHttp(new URL(path, this.#options.endpoint), {
+        method, agent, signal,
+        headers: payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {},
+      }, (res) => {
+        req.setTimeout(0);
+        const status = res.statusCode ?? 0;
+        if ((status >= 200 && status < 300) || (resolveNotFound && status === 404)) return resolve(res);
+        void readText(res).catch(() => '').then((text) => {
+          let message = res.statusMessage ?? '';
+          try { message = (JSON.parse(text) as { message?: string }).message ?? message; } catch { /* not JSON: keep the status text */ }
+          const full = `${what} answered ${status}: ${message}`;
+          const code = status === 404 ? ErrorCodes.PROVIDER_NOT_FOUND : status >= 400 && status < 500 ? ErrorCodes.PROVIDER_PERMANENT : ErrorCodes.PROVIDER_TRANSIENT;
+          reject(new VkError(code, full));
+        });
       });
-    } catch (cause) {
-      throw new VkError(ErrorCodes.PROVIDER_TRANSIENT, `mock backend ${method} ${path.split('?')[0]} failed: ${(cause as Error).message}`, { cause });
-    }
-    if (res.ok) return res;
-    const payload = (await res.json().catch(() => ({}))) as { message?: string };
-    const message = `mock backend ${method} ${path.split('?')[0]} answered ${res.status}: ${payload.message ?? res.statusText}`;
-    if (res.status === 404) throw new VkError(ErrorCodes.PROVIDER_NOT_FOUND, message);
-    if (res.status >= 400 && res.status < 500) throw new VkError(ErrorCodes.PROVIDER_PERMANENT, message);
-    throw new VkError(ErrorCodes.PROVIDER_TRANSIENT, message);
+      if (timeoutMs > 0) req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+      req.on('error', (cause) => reject(new VkError(ErrorCodes.PROVIDER_TRANSIENT, `${what} failed: ${cause.message}`, { cause })));
+      req.end(payload);
+    });
   }
+}
+
+function readText(res: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (c: Buffer) => chunks.push(c));
+    res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    res.on('error', reject);
+  });
 }
 
 function podPath(ref: PodRef): string {

@@ -6,6 +6,7 @@ const STATUS: Record<string, number> = {
   [ErrorCodes.REQUEST_INVALID]: 400,
   [ErrorCodes.UNAUTHENTICATED]: 401,
   [ErrorCodes.FORBIDDEN]: 403,
+  [ErrorCodes.AUTHORIZATION_UNAVAILABLE]: 500,
   [ErrorCodes.PROVIDER_NOT_FOUND]: 404,
   [ErrorCodes.PROVIDER_NOT_IMPLEMENTED]: 501,
   [ErrorCodes.PROVIDER_TRANSIENT]: 503,
@@ -13,9 +14,11 @@ const STATUS: Record<string, number> = {
 
 export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError & { code?: string }, req, reply) => {
-    const status = err.validation ? 400 : STATUS[err.code ?? ''] ?? (err.statusCode && err.statusCode < 500 ? err.statusCode : 500);
+    const mapped = STATUS[err.code ?? ''];
+    const status = err.validation ? 400 : mapped ?? (err.statusCode && err.statusCode < 500 ? err.statusCode : 500);
     if (status >= 500) req.log.error({ err }, 'request failed');
-    const message = status === 500 ? 'internal error' : err.message;
+    // Only our own catalogued errors say why; anything unexpected stays opaque.
+    const message = status === 500 && mapped === undefined ? 'internal error' : err.message;
     void reply.code(status).type('text/plain').send(`${message}\n`);
   });
   app.setNotFoundHandler((req, reply) => void reply.code(404).type('text/plain').send(`404 page not found: ${req.method} ${req.url.split('?')[0]}\n`));

@@ -37,6 +37,10 @@ export interface AgentSettings {
   nodeLeaseDurationSeconds: number;
   nodeLeaseRenewIntervalSeconds: number;
   nodeStatusUpdateIntervalSeconds: number;
+  /** Every pod is enqueued again and orphans are swept this often. */
+  resyncIntervalSeconds: number;
+  /** The batch status sync runs this often; 0 = never. */
+  statusSyncIntervalSeconds: number;
   leaderElection: {
     enabled: boolean;
     namespace: string;
@@ -69,6 +73,8 @@ export interface RawAgentFlags {
   nodeLeaseDurationSeconds: string;
   nodeLeaseRenewIntervalSeconds: string;
   nodeStatusUpdateIntervalSeconds: string;
+  resyncIntervalSeconds: string;
+  statusSyncIntervalSeconds: string;
   leaderElect: boolean;
   leaderElectionNamespace: string;
   leaderElectionName: string;
@@ -216,6 +222,8 @@ export function resolveAgentSettings(flags: RawAgentFlags): AgentSettings {
     nodeLeaseDurationSeconds: int('--node-lease-duration-seconds', flags.nodeLeaseDurationSeconds, 1),
     nodeLeaseRenewIntervalSeconds: num('--node-lease-renew-interval-seconds', flags.nodeLeaseRenewIntervalSeconds, 0.1),
     nodeStatusUpdateIntervalSeconds: num('--node-status-update-interval-seconds', flags.nodeStatusUpdateIntervalSeconds, 1),
+    resyncIntervalSeconds: num('--resync-interval-seconds', flags.resyncIntervalSeconds, 1),
+    statusSyncIntervalSeconds: num('--status-sync-interval-seconds', flags.statusSyncIntervalSeconds, 0),
     leaderElection: {
       enabled: flags.leaderElect,
       namespace: flags.leaderElectionNamespace,

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { Command, Option } from 'commander';
 import {
   HealthServer, KubeRestClient, LOG_LEVELS, PROJECT_VERSION, createLogger, createMetricsRegistry,
-  installGracefulShutdown, loadKubeConfig, type Logger,
+  installGracefulShutdown, loadKubeConfig, inClusterServer, type Logger,
 } from '@vk-ts/core';
 import { resolveAgentSettings, type AgentSettings, type RawAgentFlags } from './agent-config.ts';
 import { NodeAgent } from './node-agent.ts';
@@ -45,10 +45,11 @@ const program = new Command('vk-node-agent')
   .addOption(new Option('--health-port <port>', 'port of the /healthz, /readyz and /metrics server (0 = any free port)').default(8080).argParser(Number).env('VKUBELET_HEALTH_PORT'))
   .addOption(new Option('--redis-url <url>', 'Redis holding the work queue (used by the pod watcher)').default('redis://127.0.0.1:6379').env('REDIS_URL'))
   .addOption(new Option('--no-pod-watcher', 'only keep the node(s); do not watch pods or use Redis'))
-  .addOption(new Option('--resync-interval-seconds <s>', 'how often every pod on the node is enqueued again').default(60).argParser(Number).env('VKUBELET_RESYNC_INTERVAL_SECONDS'))
+  .addOption(new Option('--resync-interval-seconds <s>', 'how often every pod on the node is enqueued again and orphans are swept').default('60').env('VKUBELET_RESYNC_INTERVAL_SECONDS'))
+  .addOption(new Option('--status-sync-interval-seconds <s>', 'how often a worker polls the provider for all pods\' state in one call (0 = off)').default('5').env('VKUBELET_STATUS_SYNC_INTERVAL_SECONDS'))
   .showHelpAfterError();
 program.parse();
-const flags = program.opts<RawAgentFlags & { logLevel: 'info'; healthHost: string; healthPort: number; identity: string; redisUrl: string; podWatcher: boolean; resyncIntervalSeconds: number }>();
+const flags = program.opts<RawAgentFlags & { logLevel: 'info'; healthHost: string; healthPort: number; identity: string; redisUrl: string; podWatcher: boolean }>();
 
 const logger = createLogger({ service: 'node-agent', level: flags.logLevel });
 let settings: AgentSettings;
@@ -65,7 +66,7 @@ async function run(log: Logger): Promise<void> {
   let client: KubeRestClient;
   try {
     client = await KubeRestClient.create({
-      kubeConfig: loadKubeConfig({ kubeconfigPath: settings.kubeconfig }),
+      kubeConfig: loadKubeConfig({ kubeconfigPath: settings.kubeconfig, inClusterServer: inClusterServer(process.env['KUBERNETES_SERVICE_HOST'], process.env['KUBERNETES_SERVICE_PORT']) }),
       qps: settings.kubeApiQps, burst: settings.kubeApiBurst,
       userAgent: `virtual-kubelet-ts/${PROJECT_VERSION} node-agent`, registry,
     });
@@ -75,7 +76,8 @@ async function run(log: Logger): Promise<void> {
   }
   const agent = new NodeAgent({
     settings, client, logger: log, identity: flags.identity,
-    redisUrl: flags.podWatcher ? flags.redisUrl : undefined, resyncIntervalMs: flags.resyncIntervalSeconds * 1000,
+    redisUrl: flags.podWatcher ? flags.redisUrl : undefined, resyncIntervalMs: settings.resyncIntervalSeconds * 1000,
+    statusSyncIntervalMs: settings.statusSyncIntervalSeconds * 1000,
   });
   const health = new HealthServer({ host: flags.healthHost, port: flags.healthPort, registry, readiness: { nodes: () => agent.ready }, logger: log });
   installGracefulShutdown({

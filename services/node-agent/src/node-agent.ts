@@ -20,6 +20,8 @@ export interface NodeAgentOptions {
   redisUrl?: string;
   /** How often every pod is enqueued again (lost work is rebuilt from the API server). */
   resyncIntervalMs?: number;
+  /** How often the batch status sync is enqueued (0: never). */
+  statusSyncIntervalMs?: number;
   /** Overridable for tests; defaults to the provider registry. */
   createProvider?: typeof createProvider;
 }
@@ -113,6 +115,7 @@ export class NodeAgent {
       this.#queues = settings.nodes.map((n) => new Queue<PodJobData>(podQueueName(n.name), { connection: this.#redis! }));
       this.#watchers = settings.nodes.map((n, i) => new PodWatcher({
         client, queue: this.#queues[i]!, nodeName: n.name, logger, resyncIntervalMs: this.#o.resyncIntervalMs ?? 60_000,
+        statusSyncIntervalMs: this.#o.statusSyncIntervalMs ?? 5_000,
       }));
       for (const q of this.#queues) q.on('error', (err) => logger.warn({ err }, 'queue error'));
       for (const w of this.#watchers) w.start();

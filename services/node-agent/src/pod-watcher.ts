@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
 import {
-  Backoff, POD_JOB_ATTEMPTS, POD_JOB_BACKOFF_MS, POD_JOB_NAME, delay, isKubeGone, podJobKey,
+  POD_JOB_NAME, STATUS_SYNC_JOB, SWEEP_JOB, delay, podJobOptions, runListWatch,
   type KubeRestClient, type Logger, type PodJobData, type PodOperation,
 } from '@vk-ts/core';
 
@@ -17,6 +17,8 @@ export interface PodWatcherOptions {
   nodeName: string;
   logger: Logger;
   resyncIntervalMs: number;
+  /** How often a worker polls the provider for every pod's state in one call (batch status sync); 0 disables. */
+  statusSyncIntervalMs: number;
 }
 
 /**
@@ -24,7 +26,10 @@ export interface PodWatcherOptions {
  * (spec, deletion, labels, annotations) into a reconcile job. Status-only
  * changes (ours) are not enqueued. On 410 Gone it relists; otherwise it
  * resumes from the last resourceVersion, with capped backoff. A periodic
- * resync enqueues every pod so lost work is rebuilt from the API server.
+ * resync enqueues every pod so lost work is rebuilt from the API server, and
+ * the orphan sweep (also run after the first list). A shorter periodic tick
+ * enqueues the batch status sync, which carries provider-side changes
+ * (a container exits, a pod vanishes) to the pods.
  */
 export class PodWatcher {
   readonly #o: PodWatcherOptions;
@@ -42,6 +47,7 @@ export class PodWatcher {
 
   start(): void {
     this.#loops.push(this.#watchLoop(), this.#resyncLoop());
+    if (this.#o.statusSyncIntervalMs > 0) this.#loops.push(this.#statusSyncLoop());
   }
 
   close(): Promise<void> {
@@ -52,36 +58,17 @@ export class PodWatcher {
     return this.#closing;
   }
 
-  async #watchLoop(): Promise<void> {
-    const signal = this.#abort.signal;
-    const backoff = new Backoff({ initialMs: 500, maxMs: 30_000 });
-    let resourceVersion: string | undefined;
-    while (!signal.aborted) {
-      try {
-        if (!resourceVersion) resourceVersion = await this.#list(false);
-        await this.#o.client.watch<PodMeta>('/api/v1/pods', {
-          fieldSelector: `spec.nodeName=${this.#o.nodeName}`,
-          resourceVersion,
-          allowWatchBookmarks: true,
-          timeoutSeconds: 300,
-        }, (event) => {
-          backoff.reset();
-          resourceVersion = event.object.metadata.resourceVersion;
-          if (event.type === 'BOOKMARK') return;
-          void this.#onEvent(event.type, event.object);
-        }, signal);
-      } catch (err) {
-        if (signal.aborted) break;
-        if (isKubeGone(err)) {
-          this.#log.info('watch expired (410 Gone): relisting');
-          resourceVersion = undefined;
-          continue;
-        }
-        const waitMs = backoff.next();
-        this.#log.warn({ err, retryInMs: waitMs }, 'pod watch failed; retrying');
-        await delay(waitMs, signal);
-      }
-    }
+  #watchLoop(): Promise<void> {
+    // Every (re)list also sweeps: after a gap we cannot know which deletions were missed.
+    return runListWatch<PodMeta>({
+      client: this.#o.client,
+      path: '/api/v1/pods',
+      fieldSelector: `spec.nodeName=${this.#o.nodeName}`,
+      onList: (items) => this.#enqueueAll(items, true),
+      onEvent: (type, pod) => void this.#onEvent(type, pod),
+      logger: this.#log,
+      signal: this.#abort.signal,
+    });
   }
 
   async #resyncLoop(): Promise<void> {
@@ -97,29 +84,47 @@ export class PodWatcher {
     }
   }
 
-  /**
-   * Lists the node's pods and enqueues every one of them (after a relist we
-   * cannot know what the missed events were); `sweep` also enqueues the orphan
-   * sweep. Returns the list's resourceVersion.
-   */
-  async #list(sweep: boolean): Promise<string> {
-    const list = await this.#o.client.get<{ metadata: { resourceVersion: string }; items: PodMeta[] }>('/api/v1/pods', {
+  async #statusSyncLoop(): Promise<void> {
+    const signal = this.#abort.signal;
+    while (!signal.aborted) {
+      await delay(this.#o.statusSyncIntervalMs, signal);
+      if (signal.aborted) break;
+      await this.#o.queue.add(POD_JOB_NAME, STATUS_SYNC_JOB.data, STATUS_SYNC_JOB.options)
+        .catch((err: unknown) => this.#log.warn({ err }, 'cannot enqueue the status sync; next one at the next interval'));
+    }
+  }
+
+  /** Lists the node's pods and enqueues them all (the periodic resync). */
+  async #list(sweep: boolean): Promise<void> {
+    const list = await this.#o.client.get<{ items: PodMeta[] }>('/api/v1/pods', {
       query: { fieldSelector: `spec.nodeName=${this.#o.nodeName}` },
     });
+    await this.#enqueueAll(list.items, sweep);
+  }
+
+  /**
+   * Enqueues every listed pod (after a (re)list we cannot know what the
+   * missed events were) and, with `sweep`, the orphan sweep.
+   */
+  async #enqueueAll(items: PodMeta[], sweep: boolean): Promise<void> {
     const present = new Set<string>();
-    await Promise.all(list.items.map(async (pod) => {
+    await Promise.all(items.map(async (pod) => {
       present.add(pod.metadata.uid);
       this.#remember(pod);
       await this.#enqueue(pod, 'resync');
     }));
     for (const uid of this.#seen.keys()) if (!present.has(uid)) this.#seen.delete(uid);
     if (sweep) await this.#enqueueSweep();
-    return list.metadata.resourceVersion;
   }
 
-  async #onEvent(type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'ERROR', pod: PodMeta): Promise<void> {
+  async #onEvent(type: 'ADDED' | 'MODIFIED' | 'DELETED', pod: PodMeta): Promise<void> {
     if (type === 'DELETED') {
+      const signature = this.#seen.get(pod.metadata.uid);
       this.#seen.delete(pod.metadata.uid);
+      // Seen terminating before: that version's job deletes the pod from the provider whether the object is
+      // still there or not, and finishes only once the provider let it go. Only a deletion we never saw
+      // coming (a force delete of a running pod, or a gap in the watch) needs a job of its own.
+      if (signature !== undefined && terminating(signature)) return;
       await this.#enqueue(pod, 'delete');
       return;
     }
@@ -131,7 +136,10 @@ export class PodWatcher {
   /** True when the pod changed in a way the worker must act on. */
   #remember(pod: PodMeta): boolean {
     const m = pod.metadata;
-    const signature = JSON.stringify([m.generation, m.deletionTimestamp, m.labels, m.annotations]);
+    // Whether the pod is terminating, not when: the API server moves deletionTimestamp earlier when the
+    // worker deletes the object with grace 0, and that change needs no second job (the terminating pod's
+    // job polls it until it is gone and reads a shortened deadline itself).
+    const signature = JSON.stringify([m.deletionTimestamp !== undefined, m.generation, m.labels, m.annotations]);
     if (this.#seen.get(m.uid) === signature) return false;
     this.#seen.set(m.uid, signature);
     return true;
@@ -141,13 +149,7 @@ export class PodWatcher {
     const m = pod.metadata;
     const data: PodJobData = { namespace: m.namespace, name: m.name, uid: m.uid, resourceVersion: m.resourceVersion, op };
     try {
-      await this.#o.queue.add(POD_JOB_NAME, data, {
-        deduplication: { id: podJobKey(data), keepLastIfActive: true },
-        attempts: POD_JOB_ATTEMPTS,
-        backoff: { type: 'exponential', delay: POD_JOB_BACKOFF_MS, jitter: 0.5 },
-        removeOnComplete: true,
-        removeOnFail: 1000,
-      });
+      await this.#o.queue.add(POD_JOB_NAME, data, podJobOptions(data));
     } catch (err) {
       // Not lost: the next resync enqueues the pod again from the API server.
       this.#log.warn({ err, pod: `${m.namespace}/${m.name}` }, 'cannot enqueue pod; the next resync will');
@@ -156,9 +158,11 @@ export class PodWatcher {
 
   /** A node-wide job that lets a worker delete provider pods no pod object owns. */
   async #enqueueSweep(): Promise<void> {
-    const data: PodJobData = { namespace: '', name: '', uid: '', resourceVersion: '', op: 'resync' };
-    await this.#o.queue.add(POD_JOB_NAME, data, {
-      deduplication: { id: '__sweep__', keepLastIfActive: true }, removeOnComplete: true, removeOnFail: 100, attempts: 3,
-    }).catch((err: unknown) => this.#log.warn({ err }, 'cannot enqueue the orphan sweep'));
+    await this.#o.queue.add(POD_JOB_NAME, SWEEP_JOB.data, SWEEP_JOB.options).catch((err: unknown) => this.#log.warn({ err }, 'cannot enqueue the orphan sweep'));
   }
+}
+
+/** Whether a signature from #remember is that of a pod with a deletion timestamp. */
+function terminating(signature: string): boolean {
+  return signature.startsWith('[true,');
 }

@@ -12,7 +12,7 @@ function flags(over: Partial<RawAgentFlags> = {}): RawAgentFlags {
   return {
     nodename: 'vk', os: 'Linux', provider: 'mock', providerConfig: goodProviderConfig, internalIp: '127.0.0.1', kubeletPort: '10250',
     clusterDomain: 'cluster.local', startupTimeout: '0', kubeApiQps: '50', kubeApiBurst: '100',
-    nodeLeaseDurationSeconds: '40', nodeLeaseRenewIntervalSeconds: '10', nodeStatusUpdateIntervalSeconds: '60',
+    nodeLeaseDurationSeconds: '40', nodeLeaseRenewIntervalSeconds: '10', nodeStatusUpdateIntervalSeconds: '60', resyncIntervalSeconds: '60', statusSyncIntervalSeconds: '5',
     leaderElect: false, leaderElectionNamespace: 'kube-system', leaderElectionName: 'vk', leaderElectionLeaseDuration: '15',
     leaderElectionRenewDeadline: '10', leaderElectionRetryPeriod: '2', ...over,
   };

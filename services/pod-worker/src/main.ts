@@ -2,14 +2,19 @@
 // Composition root of pod-worker: the only place that reads the environment.
 import { hostname } from 'node:os';
 import { Command, Option } from 'commander';
-import { Worker } from 'bullmq';
+import { randomBytes } from 'node:crypto';
+import { DelayedError, Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import {
   ConfigProblems, EventRecorder, HealthServer, KubeRestClient, LOG_LEVELS, PROJECT_VERSION, createLogger,
-  createMetricsRegistry, installGracefulShutdown, loadKubeConfig, podQueueName, type PodJobData,
+  POD_JOB_NAME, createMetricsRegistry, installGracefulShutdown, loadKubeConfig, inClusterServer, podJobOptions, podQueueName, type PodJobData,
 } from '@vk-ts/core';
 import { createProvider, readProviderConfig, validateProviderConfig, type ProviderName } from '@vk-ts/provider-registry';
+import { PodCache } from './pod-cache.ts';
+import { PodLocks } from './pod-lock.ts';
 import { PodReconciler } from './pod-reconciler.ts';
+import { StatusDigests } from './status-digests.ts';
+import { StatusSync } from './status-sync.ts';
 
 const program = new Command('vk-pod-worker')
   .description('Consumes pod reconcile jobs from Redis and drives the provider (scale it for bursts).')
@@ -21,6 +26,8 @@ const program = new Command('vk-pod-worker')
   .addOption(new Option('--provider-config <file>', 'provider config file (TOML)').env('VKUBELET_PROVIDER_CONFIG'))
   .addOption(new Option('--internal-ip <ip>', 'the node\'s InternalIP, reported as pods\' hostIP').default('127.0.0.1').env('VKUBELET_POD_IP'))
   .addOption(new Option('--concurrency <n>', 'pods worked at once by this process').default(16).argParser(Number).env('VKUBELET_WORKER_CONCURRENCY'))
+  .addOption(new Option('--job-lock-ms <ms>', 'BullMQ job lock: a crashed worker\'s jobs are retried this long (plus --stalled-interval-ms) after it died').default(30000).argParser(Number).env('VKUBELET_JOB_LOCK_MS'))
+  .addOption(new Option('--stalled-interval-ms <ms>', 'how often this worker looks for jobs of crashed workers').default(30000).argParser(Number).env('VKUBELET_STALLED_INTERVAL_MS'))
   .addOption(new Option('--kube-api-qps <qps>', 'client-side QPS limit (<= 0: none)').default(100).argParser(Number).env('VKUBELET_KUBE_API_QPS'))
   .addOption(new Option('--kube-api-burst <n>', 'client-side burst').default(200).argParser(Number).env('VKUBELET_KUBE_API_BURST'))
   .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info').env('LOG_LEVEL'))
@@ -31,45 +38,84 @@ const program = new Command('vk-pod-worker')
 program.parse();
 const opts = program.opts<{
   kubeconfig?: string; redisUrl: string; nodename: string; provider: string; providerConfig?: string; internalIp: string;
-  concurrency: number; kubeApiQps: number; kubeApiBurst: number; logLevel: 'info'; healthHost: string; healthPort: number; shutdownTimeoutMs: number;
+  concurrency: number; jobLockMs: number; stalledIntervalMs: number; kubeApiQps: number; kubeApiBurst: number; logLevel: 'info'; healthHost: string; healthPort: number; shutdownTimeoutMs: number;
 }>();
 
 const logger = createLogger({ service: 'pod-worker', level: opts.logLevel });
 const problems = new ConfigProblems();
 const providerConfig = opts.providerConfig ? readProviderConfig(opts.providerConfig, '--provider-config', problems) : {};
 validateProviderConfig(opts.provider, providerConfig, '--provider-config', problems);
-if (!Number.isInteger(opts.concurrency) || opts.concurrency < 1) problems.add('--concurrency', 'must be an integer >= 1');
+if (!Number.isInteger(opts.concurrency) || opts.concurrency < 1) problems.add('--concurrency', `must be an integer >= 1, got "${opts.concurrency}"`);
+for (const [flag, value] of [['--job-lock-ms', opts.jobLockMs], ['--stalled-interval-ms', opts.stalledIntervalMs]] as const) {
+  if (!Number.isInteger(value) || value < 1000) problems.add(flag, `must be an integer >= 1000, got "${value}"`);
+}
+const registry = createMetricsRegistry('pod-worker');
 let client: KubeRestClient;
 try {
   problems.throwIfAny('pod-worker configuration');
   client = await KubeRestClient.create({
-    kubeConfig: loadKubeConfig({ kubeconfigPath: opts.kubeconfig }), qps: opts.kubeApiQps, burst: opts.kubeApiBurst,
-    userAgent: `virtual-kubelet-ts/${PROJECT_VERSION} pod-worker`, registry: undefined,
+    kubeConfig: loadKubeConfig({ kubeconfigPath: opts.kubeconfig, inClusterServer: inClusterServer(process.env['KUBERNETES_SERVICE_HOST'], process.env['KUBERNETES_SERVICE_PORT']) }), qps: opts.kubeApiQps, burst: opts.kubeApiBurst,
+    userAgent: `virtual-kubelet-ts/${PROJECT_VERSION} pod-worker`, registry,
   });
 } catch (err) {
   process.stderr.write(`vk-pod-worker: ${(err as Error).message}\n`);
   process.exit(2);
 }
 
-const registry = createMetricsRegistry('pod-worker');
 const provider = createProvider({
   provider: opts.provider as ProviderName, nodeName: opts.nodename, operatingSystem: 'linux', internalIP: opts.internalIp, config: providerConfig,
-});
-const reconciler = new PodReconciler({
-  client, provider, logger, nodeName: opts.nodename, events: new EventRecorder(client, { logger, host: hostname() }),
 });
 // BullMQ needs maxRetriesPerRequest: null so blocking commands survive reconnects.
 const redis = new Redis(opts.redisUrl, { maxRetriesPerRequest: null });
 redis.on('error', (err) => logger.warn({ err }, 'redis connection error'));
-const worker = new Worker<PodJobData>(podQueueName(opts.nodename), async (job) => {
-  const log = logger.child({ pod: `${job.data.namespace}/${job.data.name}`, jobId: job.id, op: job.data.op });
+const digests = new StatusDigests(redis, opts.nodename);
+const cache = new PodCache({ client, nodeName: opts.nodename, logger });
+cache.start();
+const reconciler = new PodReconciler({
+  client, provider, logger, nodeName: opts.nodename, digests, cache, events: new EventRecorder(client, { logger, host: hostname() }),
+});
+// The pod lock outlives BullMQ's job lock: a job re-run after a stall waits for the first run instead of racing it.
+const locks = new PodLocks(redis, opts.nodename, 2 * opts.jobLockMs);
+const queue = new Queue<PodJobData>(podQueueName(opts.nodename), { connection: redis });
+queue.on('error', (err) => logger.warn({ err }, 'queue error'));
+const statusSync = new StatusSync({
+  provider, digests, logger,
+  enqueue: async (data) => { await queue.add(POD_JOB_NAME, data, podJobOptions(data)); },
+});
+const workerId = `${hostname()}_${process.pid}_${randomBytes(3).toString('hex')}`;
+
+async function processJob(job: Job<PodJobData>, token: string | undefined): Promise<void> {
+  const data = job.data;
+  if (data.name === '' && data.op === 'status') {
+    await statusSync.run();
+    return;
+  }
+  const log = logger.child({ pod: `${data.namespace}/${data.name}`, jobId: job.id, op: data.op });
+  const lockToken = `${workerId}:${job.id ?? ''}`;
+  if (!(await locks.acquire(data, lockToken))) {
+    // Another run of this pod is still going (a stalled job handed out twice): come back shortly, without using an attempt.
+    log.info('pod is locked by another run; delaying');
+    await job.moveToDelayed(Date.now() + 500 + Math.floor(Math.random() * 500), token);
+    throw new DelayedError();
+  }
+  let requeueAfterMs: number | undefined;
   try {
-    await reconciler.reconcile(job.data);
+    ({ requeueAfterMs } = await reconciler.reconcile(data, { finalAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1) }));
   } catch (err) {
     log.warn({ err, attempt: job.attemptsMade + 1 }, 'reconcile failed');
     throw err;
+  } finally {
+    await locks.release(data, lockToken).catch((err: unknown) => log.warn({ err }, 'cannot release the pod lock; it expires by itself'));
   }
-}, { connection: redis, concurrency: opts.concurrency });
+  if (requeueAfterMs !== undefined) {
+    await job.moveToDelayed(Date.now() + requeueAfterMs, token);
+    throw new DelayedError();
+  }
+}
+
+const worker = new Worker<PodJobData>(podQueueName(opts.nodename), processJob, {
+  connection: redis, concurrency: opts.concurrency, lockDuration: opts.jobLockMs, stalledInterval: opts.stalledIntervalMs,
+});
 worker.on('error', (err) => logger.warn({ err }, 'worker error'));
 
 const health = new HealthServer({ host: opts.healthHost, port: opts.healthPort, registry, readiness: { queue: () => worker.isRunning() }, logger });
@@ -78,6 +124,8 @@ installGracefulShutdown({
   timeoutMs: opts.shutdownTimeoutMs,
   close: async () => {
     await worker.close();
+    await queue.close();
+    await cache.close();
     redis.disconnect();
     await provider.close();
     await health.close();

@@ -1,11 +1,13 @@
 import { UnrecoverableError } from 'bullmq';
 import type { V1Pod } from '@kubernetes/client-node';
 import {
-  ErrorCodes, PatchType, VkError, hasCode, isKubeConflict, isKubeNotFound, isPermanent,
-  type EventRecorder, type KubeRestClient, type Logger, type PodJobData, type PodRef, type Provider,
+  ErrorCodes, PatchType, hasCode, isKubeConflict, isKubeNotFound, isPermanent,
+  type EventRecorder, type KubeRestClient, type Logger, type PodJobData, type PodRef, type Provider, type ProviderPod,
 } from '@vk-ts/core';
 import { PodResolver } from './pod-resolver.ts';
 import { desiredPodStatus, statusChanged } from './pod-status.ts';
+import type { PodCache } from './pod-cache.ts';
+import type { StatusDigests } from './status-digests.ts';
 
 export interface PodReconcilerOptions {
   client: KubeRestClient;
@@ -13,11 +15,29 @@ export interface PodReconcilerOptions {
   events: EventRecorder;
   logger: Logger;
   nodeName: string;
+  digests: StatusDigests;
+  /** Saves the GET of a pod the cache holds at the job's resourceVersion; without it every pass reads the API server. */
+  cache?: PodCache;
+  /** How often a pod whose deletion waits for the provider is looked at again (capped by the grace deadline). */
+  deletePollMs?: number;
 }
+
+export interface ReconcileContext {
+  /** This is the job's last attempt: a failure now is final until the next resync. */
+  finalAttempt: boolean;
+}
+
+export interface ReconcileResult {
+  /** Look at the pod again after this long without counting a failed attempt (deletion waiting for the provider). */
+  requeueAfterMs?: number;
+}
+
+const DONE: ReconcileResult = {};
 
 /**
  * One reconcile pass for one pod: read the latest pod, ask the provider what
- * it has, converge. Level-triggered: the job only names the pod.
+ * it has, converge. Level-triggered: the job only names the pod, so a pass
+ * run twice, late or out of order still ends in the same state.
  */
 export class PodReconciler {
   readonly #o: PodReconcilerOptions;
@@ -25,102 +45,152 @@ export class PodReconciler {
 
   constructor(options: PodReconcilerOptions) {
     this.#o = options;
-    this.#resolver = new PodResolver(options.client, options.events);
+    const node = options.provider.describeNode();
+    this.#resolver = new PodResolver(options.client, options.events, node.allocatable ?? node.capacity);
   }
 
-  async reconcile(job: PodJobData): Promise<void> {
-    if (job.op === 'resync' && job.name === '') return this.#sweepOrphans();
-    const { client, provider } = this.#o;
+  async reconcile(job: PodJobData, ctx: ReconcileContext = { finalAttempt: false }): Promise<ReconcileResult> {
+    if (job.name === '' && job.op === 'resync') {
+      await this.#sweepOrphans();
+      return DONE;
+    }
+    const { client, provider, digests } = this.#o;
     const jobRef: PodRef = { namespace: job.namespace, name: job.name, uid: job.uid };
     let pod: V1Pod;
     try {
-      pod = await client.get<V1Pod>(`/api/v1/namespaces/${encodeURIComponent(job.namespace)}/pods/${encodeURIComponent(job.name)}`);
+      pod = this.#o.cache?.get(job.namespace, job.name, job.resourceVersion) ?? await client.get<V1Pod>(podPath(job));
     } catch (err) {
       if (!isKubeNotFound(err)) throw err;
-      await provider.deletePod(jobRef, { gracePeriodSeconds: 0 });
-      return;
+      // Gone from the API server (force delete, or the last pass deleted it): make sure the provider follows.
+      if (job.uid) {
+        await provider.deletePod(jobRef, { gracePeriodSeconds: 0 });
+        await digests.delete(job.uid);
+      }
+      return DONE;
     }
     const ref: PodRef = { namespace: job.namespace, name: job.name, uid: pod.metadata!.uid! };
-    if (ref.uid !== job.uid && job.uid) await provider.deletePod(jobRef, { gracePeriodSeconds: 0 });
-    if (pod.spec?.nodeName !== this.#o.nodeName) return;
+    if (job.uid && ref.uid !== job.uid) {
+      // The job names an earlier pod of the same name (StatefulSet-style re-creation): remove that one first.
+      await provider.deletePod(jobRef, { gracePeriodSeconds: 0 });
+      await digests.delete(job.uid);
+    }
+    if (pod.spec?.nodeName !== this.#o.nodeName) return DONE;
 
     if (pod.metadata?.deletionTimestamp) return this.#delete(pod, ref);
-    if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') return;
+    if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') {
+      await digests.delete(ref.uid);
+      return DONE;
+    }
 
-    let provided = await provider.getPod(ref);
+    // A pod that never started is created straight away (create is idempotent and answers the provider's
+    // view); only one that ran before is looked up first, so that a vanished copy is reported, not re-created.
+    const started = pod.status?.containerStatuses?.some((c) => c.containerID) ?? false;
+    let provided = started ? await provider.getPod(ref) : undefined;
     if (!provided) {
-      if ((pod.status?.containerStatuses?.length ?? 0) > 0 && pod.status?.containerStatuses?.some((c) => c.containerID)) {
+      if (started) {
         await this.#markLost(pod);
-        return;
+        return DONE;
       }
       try {
-        await provider.createPod(await this.#resolver.resolve(pod));
+        provided = await provider.createPod(await this.#resolver.resolve(pod));
       } catch (err) {
-        await this.#createFailed(pod, err);
+        await this.#createFailed(pod, err, ctx);
         throw isPermanent(err) ? new UnrecoverableError((err as Error).message) : err;
       }
-      provided = await provider.getPod(ref);
-      if (!provided) throw new VkError(ErrorCodes.PROVIDER_TRANSIENT, `pod "${ref.namespace}/${ref.name}" not visible in the provider right after create`);
     }
-    await this.#writeStatus(pod, desiredPodStatus(pod, provided, new Date().toISOString()));
+    if (imageChanged(pod, provided)) {
+      // The one in-place spec change Kubernetes allows on a running pod that a provider can apply.
+      await provider.updatePod(await this.#resolver.resolve(pod));
+      provided = (await provider.getPod(ref)) ?? provided;
+    }
+    await this.#writeStatus(pod, provided);
+    return DONE;
   }
 
-  async #delete(pod: V1Pod, ref: PodRef): Promise<void> {
-    const { client, provider } = this.#o;
+  /**
+   * Graceful deletion: ask the provider to stop the pod, then delete the pod
+   * object (grace 0, UID precondition) as soon as every container has
+   * stopped, not at the end of the grace period; at the deadline force it.
+   */
+  async #delete(pod: V1Pod, ref: PodRef): Promise<ReconcileResult> {
+    const { client, provider, digests } = this.#o;
     const grace = pod.metadata?.deletionGracePeriodSeconds ?? 30;
     await provider.deletePod(ref, { gracePeriodSeconds: grace });
     const left = await provider.getPod(ref);
     const stopped = !left || (left.status.containerStatuses ?? []).every((c) => c.state?.terminated);
-    const deadline = Date.parse(String(pod.metadata!.deletionTimestamp));
-    if (!stopped && Date.now() < deadline) {
-      throw new VkError(ErrorCodes.PROVIDER_TRANSIENT, `pod "${ref.namespace}/${ref.name}" still has running containers in the provider`);
+    const remainingMs = Date.parse(String(pod.metadata!.deletionTimestamp)) - Date.now();
+    if (!stopped && remainingMs > 0) return { requeueAfterMs: Math.min(this.#o.deletePollMs ?? 1000, remainingMs) };
+    if (!stopped) {
+      this.#o.logger.warn({ pod: `${ref.namespace}/${ref.name}`, uid: ref.uid }, 'grace period over and the provider still runs containers: forcing the deletion');
+      await provider.deletePod(ref, { gracePeriodSeconds: 0 });
     }
+    this.#o.logger.debug({ pod: `${ref.namespace}/${ref.name}`, uid: ref.uid, forced: !stopped }, 'provider stopped the pod: deleting the pod object');
     try {
       // Grace 0 with a UID precondition: never deletes a newer pod of the same name.
-      await client.delete(`/api/v1/namespaces/${encodeURIComponent(ref.namespace)}/pods/${encodeURIComponent(ref.name)}`, {
-        apiVersion: 'v1', kind: 'DeleteOptions', gracePeriodSeconds: 0, preconditions: { uid: ref.uid },
-      });
+      await client.delete(podPath(ref), { apiVersion: 'v1', kind: 'DeleteOptions', gracePeriodSeconds: 0, preconditions: { uid: ref.uid } });
     } catch (err) {
       if (!isKubeNotFound(err) && !isKubeConflict(err)) throw err;
     }
+    await digests.delete(ref.uid);
+    return DONE;
   }
 
-  async #writeStatus(pod: V1Pod, desired: Record<string, unknown>): Promise<void> {
-    if (!statusChanged(pod, desired)) return;
-    const m = pod.metadata!;
-    await this.#o.client.patch(`/api/v1/namespaces/${encodeURIComponent(m.namespace!)}/pods/${encodeURIComponent(m.name!)}/status`,
-      { metadata: { uid: m.uid }, status: desired }, PatchType.StrategicMerge);
+  /** Writes `pods/status` when it would change, and remembers what it was derived from for the batch status sync. */
+  async #writeStatus(pod: V1Pod, provided: ProviderPod): Promise<void> {
+    const desired = desiredPodStatus(pod, provided, new Date().toISOString());
+    if (statusChanged(pod, desired)) {
+      await this.#o.client.patch(`${podPath(provided.ref)}/status`, { metadata: { uid: provided.ref.uid }, status: desired }, PatchType.StrategicMerge);
+    }
+    await this.#o.digests.set(provided);
   }
 
   async #markLost(pod: V1Pod): Promise<void> {
     const m = pod.metadata!;
     const message = 'The pod\'s containers are gone from the provider (deleted outside Kubernetes or lost by the provider)';
     await this.#event(pod, 'Warning', 'ProviderPodLost', message);
-    await this.#o.client.patch(`/api/v1/namespaces/${encodeURIComponent(m.namespace!)}/pods/${encodeURIComponent(m.name!)}/status`,
-      { status: { phase: 'Failed', reason: 'ProviderPodLost', message } }, PatchType.StrategicMerge);
+    await this.#o.client.patch(`${podPath({ namespace: m.namespace!, name: m.name! })}/status`,
+      { metadata: { uid: m.uid }, status: { phase: 'Failed', reason: 'ProviderPodLost', message } }, PatchType.StrategicMerge);
+    await this.#o.digests.delete(m.uid!);
   }
 
-  async #createFailed(pod: V1Pod, err: unknown): Promise<void> {
+  /**
+   * A create that failed: an Event and a status reason while it is retried;
+   * Failed at once when it can never work (invalid pod, rejected image), and
+   * after the retry budget for `restartPolicy: Never` pods.
+   */
+  async #createFailed(pod: V1Pod, err: unknown, ctx: ReconcileContext): Promise<void> {
     const message = (err as Error).message;
     const missingRef = hasCode(err, ErrorCodes.POD_REFERENCE_MISSING);
-    if (!missingRef) await this.#event(pod, 'Warning', 'ProviderCreateFailed', `Cannot create pod in provider: ${message}`);
+    const invalid = hasCode(err, ErrorCodes.POD_INVALID);
+    if (!missingRef) await this.#event(pod, 'Warning', invalid ? 'InvalidPodSpec' : 'ProviderCreateFailed', `Cannot create pod in provider: ${message}`);
+    const reason = invalid ? 'InvalidPodSpec' : missingRef ? 'CreateContainerConfigError' : 'ProviderFailed';
+    const final = isPermanent(err) || (ctx.finalAttempt && pod.spec?.restartPolicy === 'Never');
     const m = pod.metadata!;
-    const status = isPermanent(err)
-      ? { phase: 'Failed', reason: 'ProviderFailed', message }
-      : { reason: missingRef ? 'CreateContainerConfigError' : 'ProviderFailed', message };
-    await this.#o.client.patch(`/api/v1/namespaces/${encodeURIComponent(m.namespace!)}/pods/${encodeURIComponent(m.name!)}/status`,
-      { status }, PatchType.StrategicMerge).catch((e: unknown) => this.#o.logger.warn({ err: e }, 'cannot write failure status'));
+    await this.#o.client.patch(`${podPath({ namespace: m.namespace!, name: m.name! })}/status`,
+      { metadata: { uid: m.uid }, status: final ? { phase: 'Failed', reason, message } : { reason, message } }, PatchType.StrategicMerge)
+      .catch((e: unknown) => this.#o.logger.warn({ err: e }, 'cannot write failure status'));
   }
 
-  /** Deletes provider pods that no pod object on this node owns (only ones of this installation are listed). */
+  /**
+   * Deletes provider pods that no pod object on this node owns (providers only
+   * list pods this installation created). Each candidate is read again by
+   * name first, so a pod created after the list is never taken for an orphan.
+   */
   async #sweepOrphans(): Promise<void> {
-    const { client, provider, nodeName, logger } = this.#o;
+    const { client, provider, nodeName, logger, digests } = this.#o;
     const list = await client.get<{ items: V1Pod[] }>('/api/v1/pods', { query: { fieldSelector: `spec.nodeName=${nodeName}` } });
     const owned = new Set(list.items.map((p) => p.metadata!.uid));
     for (const pp of await provider.listPods()) {
       if (owned.has(pp.ref.uid)) continue;
+      try {
+        const current = await client.get<V1Pod>(podPath(pp.ref));
+        if (current.metadata?.uid === pp.ref.uid && current.spec?.nodeName === nodeName) continue;
+      } catch (err) {
+        if (!isKubeNotFound(err)) throw err;
+      }
       logger.info({ pod: `${pp.ref.namespace}/${pp.ref.name}`, uid: pp.ref.uid }, 'deleting orphan provider pod');
       await provider.deletePod(pp.ref, { gracePeriodSeconds: 0 });
+      await digests.delete(pp.ref.uid);
     }
   }
 
@@ -128,4 +198,14 @@ export class PodReconciler {
     const m = pod.metadata!;
     return this.#o.events.record({ kind: 'Pod', name: m.name!, namespace: m.namespace!, uid: m.uid! }, type, reason, message);
   }
+}
+
+function podPath(ref: Pick<PodRef, 'namespace' | 'name'>): string {
+  return `/api/v1/namespaces/${encodeURIComponent(ref.namespace)}/pods/${encodeURIComponent(ref.name)}`;
+}
+
+/** True when a container's image in the spec differs from what the provider runs. */
+function imageChanged(pod: V1Pod, provided: ProviderPod): boolean {
+  const running = new Map((provided.status.containerStatuses ?? []).map((c) => [c.name, c.image]));
+  return (pod.spec?.containers ?? []).some((c) => running.has(c.name) && running.get(c.name) !== c.image);
 }

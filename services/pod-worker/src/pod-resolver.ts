@@ -1,122 +1,73 @@
+import type { V1Container, V1EnvVar, V1Pod } from '@kubernetes/client-node';
 import {
-  ErrorCodes, VkError, isKubeNotFound,
+  ErrorCodes, VkError,
   type EventRecorder, type KubeRestClient, type ResolvedContainer, type ResolvedPod,
 } from '@vk-ts/core';
-import type { V1Container, V1EnvVar, V1Pod } from '@kubernetes/client-node';
+import { fieldValue, resourceFieldValue } from './downward-api.ts';
+import { resolveVolumes } from './pod-volumes.ts';
+import { ReferenceSource } from './reference-source.ts';
 
 /**
  * Resolves what the provider cannot look up itself (it never talks to the
- * Kubernetes API): container env from literals, fieldRefs, ConfigMaps and
- * Secrets, with `$(VAR)` expansion. Missing mandatory references fail with
- * POD_REFERENCE_MISSING (retried until they appear); missing optional ones
- * record an Event and are skipped. Values are never logged.
+ * Kubernetes API): container env from literals, the downward API, ConfigMaps
+ * and Secrets, with `$(VAR)` expansion, and the files of configMap, secret,
+ * projected (service-account tokens included) and downwardAPI volumes.
+ * Missing mandatory references fail with POD_REFERENCE_MISSING (retried until
+ * they appear); missing optional ones record an Event and are skipped.
+ * Unsupported sources fail with POD_INVALID naming them. Values are never logged.
  */
 export class PodResolver {
   readonly #client: KubeRestClient;
   readonly #events: EventRecorder;
+  readonly #nodeAllocatable: Record<string, string>;
 
-  constructor(client: KubeRestClient, events: EventRecorder) {
+  constructor(client: KubeRestClient, events: EventRecorder, nodeAllocatable: Record<string, string>) {
     this.#client = client;
     this.#events = events;
+    this.#nodeAllocatable = nodeAllocatable;
   }
 
   async resolve(pod: V1Pod): Promise<ResolvedPod> {
-    const ns = pod.metadata!.namespace!;
-    const cache = new Map<string, Record<string, string> | null>();
+    const refs = new ReferenceSource(this.#client, this.#events, pod);
     const resolveContainer = async (c: V1Container): Promise<ResolvedContainer> => {
       const env: Record<string, string> = {};
       for (const from of c.envFrom ?? []) {
-        const kind = from.configMapRef ? 'ConfigMap' : 'Secret';
-        const name = (from.configMapRef ?? from.secretRef)?.name ?? '';
-        const optional = (from.configMapRef ?? from.secretRef)?.optional ?? false;
-        const data = await this.#source(pod, cache, kind, name, optional);
-        for (const [k, v] of Object.entries(data ?? {})) env[`${from.prefix ?? ''}${k}`] = v;
+        const source = from.configMapRef ?? from.secretRef;
+        const data = await refs.object(from.configMapRef ? 'ConfigMap' : 'Secret', source?.name ?? '', source?.optional ?? false);
+        for (const [k, v] of Object.entries(data ?? {})) env[`${from.prefix ?? ''}${k}`] = v.toString('utf8');
       }
       for (const e of c.env ?? []) {
-        const value = await this.#envValue(pod, cache, c, e, env);
+        const value = await this.#envValue(pod, refs, c, e, env);
         if (value !== undefined) env[e.name] = value;
       }
       return { name: c.name, image: c.image ?? '', command: (c.command ?? []).map((s) => expand(s, env)), args: (c.args ?? []).map((s) => expand(s, env)), env };
     };
     return {
       pod,
-      ref: { namespace: ns, name: pod.metadata!.name!, uid: pod.metadata!.uid! },
+      ref: { namespace: pod.metadata!.namespace!, name: pod.metadata!.name!, uid: pod.metadata!.uid! },
       initContainers: await Promise.all((pod.spec?.initContainers ?? []).map(resolveContainer)),
       containers: await Promise.all((pod.spec?.containers ?? []).map(resolveContainer)),
-      volumes: [],
+      volumes: await resolveVolumes(pod, { client: this.#client, refs, nodeAllocatable: this.#nodeAllocatable }),
     };
   }
 
-  async #envValue(pod: V1Pod, cache: Map<string, Record<string, string> | null>, c: V1Container, e: V1EnvVar, env: Record<string, string>): Promise<string | undefined> {
+  async #envValue(pod: V1Pod, refs: ReferenceSource, c: V1Container, e: V1EnvVar, env: Record<string, string>): Promise<string | undefined> {
     if (e.value !== undefined) return expand(e.value, env);
     const from = e.valueFrom;
     if (!from) return '';
-    if (from.fieldRef) return fieldValue(pod, from.fieldRef.fieldPath, c.name);
-    const ref = from.configMapKeyRef ?? from.secretKeyRef;
-    if (ref) {
-      const kind = from.configMapKeyRef ? 'ConfigMap' : 'Secret';
-      const data = await this.#source(pod, cache, kind, ref.name ?? '', ref.optional ?? false);
-      if (!data) return undefined;
-      if (!(ref.key in data)) {
-        if (ref.optional) {
-          await this.#event(pod, 'Warning', `Optional${kind}KeyNotFound`, `Couldn't find key ${ref.key} in ${kind} ${pod.metadata!.namespace}/${ref.name}`);
-          return undefined;
-        }
-        await this.#event(pod, 'Warning', `Mandatory${kind}KeyNotFound`, `Couldn't find key ${ref.key} in ${kind} ${pod.metadata!.namespace}/${ref.name}`);
-        throw new VkError(ErrorCodes.POD_REFERENCE_MISSING, `key "${ref.key}" of ${kind} "${ref.name}" referenced by container "${c.name}" not found`);
-      }
-      return data[ref.key];
+    const where = `env "${e.name}" of container "${c.name}"`;
+    if (from.fieldRef) return fieldValue(pod, from.fieldRef.fieldPath, where);
+    if (from.resourceFieldRef) return resourceFieldValue(pod, from.resourceFieldRef, c.name, this.#nodeAllocatable, where);
+    if (from.configMapKeyRef) {
+      const r = from.configMapKeyRef;
+      return (await refs.key('ConfigMap', r.name ?? '', r.key, r.optional ?? false, `container "${c.name}"`))?.toString('utf8');
     }
-    throw new VkError(ErrorCodes.POD_INVALID, `env "${e.name}" of container "${c.name}" uses an unsupported source (resourceFieldRef and fileKeyRef are not supported yet)`);
-  }
-
-  async #source(pod: V1Pod, cache: Map<string, Record<string, string> | null>, kind: 'ConfigMap' | 'Secret', name: string, optional: boolean): Promise<Record<string, string> | null> {
-    const key = `${kind}/${name}`;
-    if (cache.has(key)) return cache.get(key)!;
-    const ns = pod.metadata!.namespace!;
-    const path = `/api/v1/namespaces/${encodeURIComponent(ns)}/${kind === 'ConfigMap' ? 'configmaps' : 'secrets'}/${encodeURIComponent(name)}`;
-    let data: Record<string, string> | null;
-    try {
-      const obj = await this.#client.get<{ data?: Record<string, string> }>(path);
-      data = kind === 'Secret'
-        ? Object.fromEntries(Object.entries(obj.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]))
-        : { ...(obj.data ?? {}) };
-    } catch (err) {
-      if (!isKubeNotFound(err)) throw err;
-      if (optional) {
-        await this.#event(pod, 'Warning', `Optional${kind}NotFound`, `${kind} ${ns}/${name} not found; the pod runs without it (optional)`);
-        data = null;
-      } else {
-        await this.#event(pod, 'Warning', `Mandatory${kind}NotFound`, `${kind} ${ns}/${name} not found; the pod is not started until it exists`);
-        throw new VkError(ErrorCodes.POD_REFERENCE_MISSING, `${kind} "${ns}/${name}" not found`);
-      }
+    if (from.secretKeyRef) {
+      const r = from.secretKeyRef;
+      return (await refs.key('Secret', r.name ?? '', r.key, r.optional ?? false, `container "${c.name}"`))?.toString('utf8');
     }
-    cache.set(key, data);
-    return data;
+    throw new VkError(ErrorCodes.POD_INVALID, `${where} uses an unsupported source (fileKeyRef is not supported)`);
   }
-
-  #event(pod: V1Pod, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
-    const m = pod.metadata!;
-    return this.#events.record({ kind: 'Pod', name: m.name!, namespace: m.namespace!, uid: m.uid!, resourceVersion: m.resourceVersion }, type, reason, message);
-  }
-}
-
-function fieldValue(pod: V1Pod, path: string, container: string): string {
-  const m = pod.metadata!;
-  switch (path) {
-    case 'metadata.name': return m.name ?? '';
-    case 'metadata.namespace': return m.namespace ?? '';
-    case 'metadata.uid': return m.uid ?? '';
-    case 'spec.nodeName': return pod.spec?.nodeName ?? '';
-    case 'spec.serviceAccountName': return pod.spec?.serviceAccountName ?? '';
-    case 'status.podIP': return pod.status?.podIP ?? '';
-    case 'status.hostIP': return pod.status?.hostIP ?? '';
-  }
-  const label = /^metadata\.labels\['(.+)'\]$/.exec(path);
-  if (label) return m.labels?.[label[1]!] ?? '';
-  const annotation = /^metadata\.annotations\['(.+)'\]$/.exec(path);
-  if (annotation) return m.annotations?.[annotation[1]!] ?? '';
-  throw new VkError(ErrorCodes.POD_INVALID, `fieldRef "${path}" in container "${container}" is not supported`);
 }
 
 /** Kubernetes `$(VAR)` expansion; `$$` escapes; unknown references stay as written. */

@@ -15,6 +15,12 @@ export function desiredPodStatus(pod: V1Pod, provided: ProviderPod, now: string)
     name: c.name, image: c.image ?? '', imageID: '', ready: false, restartCount: 0, started: false,
     state: { waiting: { reason: 'ContainerCreating' } },
   });
+  const initByName = new Map((s.initContainerStatuses ?? []).map((c) => [c.name, c]));
+  const initContainerStatuses = (pod.spec?.initContainers ?? []).map((c) => initByName.get(c.name) ?? {
+    name: c.name, image: c.image ?? '', imageID: '', ready: false, restartCount: 0, started: false,
+    state: { waiting: { reason: 'PodInitializing' } },
+  });
+  const initialized = initContainerStatuses.every((c) => c.state?.terminated?.exitCode === 0);
   const allReady = containerStatuses.length > 0 && containerStatuses.every((c) => c.ready);
   const cond = (type: string, ok: boolean, reason?: string): Condition => {
     const status = ok ? 'True' : 'False';
@@ -29,15 +35,17 @@ export function desiredPodStatus(pod: V1Pod, provided: ProviderPod, now: string)
     phase: s.phase,
     conditions: [
       cond('PodScheduled', true),
-      cond('Initialized', true),
+      cond('Initialized', initialized, 'ContainersNotInitialized'),
       cond('ContainersReady', allReady, 'ContainersNotReady'),
       cond('Ready', allReady, 'ContainersNotReady'),
     ],
     containerStatuses,
+    ...(initContainerStatuses.length ? { initContainerStatuses } : {}),
     ...(s.podIP ? { podIP: s.podIP, podIPs: s.podIPs ?? [{ ip: s.podIP }] } : {}),
     ...(s.hostIP ? { hostIP: s.hostIP, hostIPs: s.hostIPs ?? [{ ip: s.hostIP }] } : {}),
     startTime: pod.status?.startTime ?? s.startTime,
-    qosClass: qosClass(pod.spec?.containers ?? []),
+    // The API server sets qosClass at creation and then refuses any change: keep its answer.
+    qosClass: pod.status?.qosClass ?? qosClass([...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])]),
   };
 }
 

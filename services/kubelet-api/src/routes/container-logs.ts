@@ -35,11 +35,15 @@ export function containerLogsRoute(app: FastifyInstance, deps: { client: KubeRes
     if (q.sinceSeconds !== undefined && q.sinceTime !== undefined) {
       throw new VkError(ErrorCodes.REQUEST_INVALID, 'at most one of sinceTime or sinceSeconds may be specified');
     }
+    // The API server's own PodLogOptions validation, repeated here for callers that come straight to us.
+    if (q.limitBytes !== undefined && Number(q.limitBytes) < 1) throw new VkError(ErrorCodes.REQUEST_INVALID, 'limitBytes must be greater than 0');
+    if (q.sinceSeconds !== undefined && Number(q.sinceSeconds) < 1) throw new VkError(ErrorCodes.REQUEST_INVALID, 'sinceSeconds must be greater than 0');
     const options: LogOptions = {
       follow: isTrue(q.follow), previous: isTrue(q.previous), timestamps: isTrue(q.timestamps),
       ...(q.tailLines !== undefined ? { tailLines: Number(q.tailLines) } : {}),
       ...(q.limitBytes !== undefined ? { limitBytes: Number(q.limitBytes) } : {}),
-      ...(q.sinceSeconds !== undefined ? { sinceSeconds: Number(q.sinceSeconds) } : {}),
+      // More seconds than since the epoch means "everything": clamp, so providers always get a representable time.
+      ...(q.sinceSeconds !== undefined ? { sinceSeconds: Math.min(Number(q.sinceSeconds), Math.floor(Date.now() / 1000)) } : {}),
     };
     if (q.sinceTime !== undefined) {
       const t = Date.parse(q.sinceTime);

@@ -1,0 +1,49 @@
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { podStatusDigestKey, type PodRef, type ProviderPod } from '@vk-ts/core';
+
+/** The provider status a pod's `pods/status` was last written from, as the batch status sync compares it. */
+export interface StatusDigest {
+  ref: PodRef;
+  digest: string;
+}
+
+/** A short, stable fingerprint of what the provider reports for a pod. */
+export function digestOf(pod: ProviderPod): string {
+  return createHash('sha1').update(JSON.stringify(pod.status)).digest('base64url');
+}
+
+/**
+ * One Redis hash per node, uid → "<digest> <namespace>/<name>". Written after
+ * each status write; the batch status sync compares one provider listing with
+ * it and only enqueues the pods whose provider state changed or vanished.
+ * Losing it (FLUSHALL) costs nothing but one resync: entries come back as
+ * pods are reconciled again.
+ */
+export class StatusDigests {
+  readonly #redis: Redis;
+  readonly #key: string;
+
+  constructor(redis: Redis, nodeName: string) {
+    this.#redis = redis;
+    this.#key = podStatusDigestKey(nodeName);
+  }
+
+  async set(pod: ProviderPod): Promise<void> {
+    await this.#redis.hset(this.#key, pod.ref.uid, `${digestOf(pod)} ${pod.ref.namespace}/${pod.ref.name}`);
+  }
+
+  async delete(uid: string): Promise<void> {
+    await this.#redis.hdel(this.#key, uid);
+  }
+
+  async all(): Promise<Map<string, StatusDigest>> {
+    const out = new Map<string, StatusDigest>();
+    for (const [uid, value] of Object.entries(await this.#redis.hgetall(this.#key))) {
+      const [digest = '', path = ''] = value.split(' ', 2);
+      const slash = path.indexOf('/');
+      out.set(uid, { digest, ref: { namespace: path.slice(0, slash), name: path.slice(slash + 1), uid } });
+    }
+    return out;
+  }
+}

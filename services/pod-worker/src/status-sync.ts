@@ -1,0 +1,45 @@
+import type { Logger, PodJobData, Provider } from '@vk-ts/core';
+import { digestOf, type StatusDigests } from './status-digests.ts';
+
+export interface StatusSyncOptions {
+  provider: Provider;
+  digests: StatusDigests;
+  /** Enqueues a per-pod job (deduplicated by pod, like the watcher's). */
+  enqueue: (job: PodJobData) => Promise<void>;
+  logger: Logger;
+}
+
+/**
+ * The batch status sync: one provider listing per tick instead of one call
+ * per pod, compared with the digests of what each pod's status was last
+ * written from. Only pods whose provider state changed (a container exited,
+ * restarted, became ready) or vanished get a per-pod job; that job, under the
+ * pod's lock, does the reading and writing. Pods without a digest are
+ * in-flight creates, left to their own jobs.
+ */
+export class StatusSync {
+  readonly #o: StatusSyncOptions;
+
+  constructor(options: StatusSyncOptions) {
+    this.#o = options;
+  }
+
+  async run(): Promise<{ listed: number; changed: number; vanished: number }> {
+    const [pods, digests] = await Promise.all([this.#o.provider.listPods(), this.#o.digests.all()]);
+    const jobs: PodJobData[] = [];
+    let changed = 0;
+    for (const pod of pods) {
+      const known = digests.get(pod.ref.uid);
+      digests.delete(pod.ref.uid);
+      if (!known || known.digest === digestOf(pod)) continue;
+      changed += 1;
+      jobs.push({ ...pod.ref, resourceVersion: '', op: 'status' });
+    }
+    // What is left had a status written from the provider and is no longer listed: lost, or being deleted.
+    for (const { ref } of digests.values()) jobs.push({ ...ref, resourceVersion: '', op: 'status' });
+    await Promise.all(jobs.map((job) => this.#o.enqueue(job)));
+    const result = { listed: pods.length, changed, vanished: digests.size };
+    if (jobs.length) this.#o.logger.debug(result, 'status sync enqueued pods whose provider state changed');
+    return result;
+  }
+}

@@ -1,0 +1,193 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import type { V1Pod } from '@kubernetes/client-node';
+import { mockPodKey } from '@vk-ts/provider-mock';
+import { RedisServer, ServiceProcess, waitFor } from '@vk-ts/testbed';
+import { env } from './fixtures.ts';
+
+/**
+ * Crash safety and scale-out of the pod pipeline: work survives a worker
+ * killed mid-burst, a Redis that loses everything and a node-agent restart,
+ * and the end state does not depend on the number of workers. Each scenario
+ * has its own node, namespace and Redis (FLUSHALL must not hit other tests).
+ */
+
+const TOLERATE = [{ key: 'virtual-kubelet.io/provider', operator: 'Exists' }];
+
+interface Stack {
+  node: string;
+  ns: string;
+  redis: RedisServer;
+  agent: ServiceProcess;
+  workers: ServiceProcess[];
+  agentArgs: string[];
+  workerArgs: string[];
+}
+
+const stacks: Stack[] = [];
+
+async function startStack(node: string, workers: number): Promise<Stack> {
+  const redis = await RedisServer.start();
+  const cfg = join(mkdtempSync(join(tmpdir(), 'vk-cs-')), 'mock.toml');
+  writeFileSync(cfg, `endpoint = "${env.mockUrl}"\n`);
+  const common = ['--kubeconfig', env.controlPlane.kubeconfigPath, '--redis-url', redis.url, '--nodename', node, '--provider-config', cfg, '--health-port', '0', '--kube-api-qps', '0'];
+  const agentArgs = [...common, '--node-lease-renew-interval-seconds', '2', '--resync-interval-seconds', '5', '--status-sync-interval-seconds', '2'];
+  // Short job locks so that a killed worker's jobs come back within seconds, not a minute.
+  const workerArgs = [...common, '--log-level', 'debug', '--job-lock-ms', '3000', '--stalled-interval-ms', '2000'];
+  const stack: Stack = {
+    node, ns: node, redis, agentArgs, workerArgs,
+    agent: ServiceProcess.start('node-agent', agentArgs),
+    workers: Array.from({ length: workers }, () => ServiceProcess.start('pod-worker', workerArgs)),
+  };
+  stacks.push(stack);
+  await env.kubectl('create', 'namespace', stack.ns);
+  await waitFor('node Ready', async () => (await env.kubectl('get', 'node', node, '--no-headers')).includes(' Ready '));
+  return stack;
+}
+
+async function stopStack(stack: Stack): Promise<void> {
+  await Promise.all([stack.agent, ...stack.workers].map((s) => s.stop()));
+  await stack.redis.close();
+}
+
+/** Creates pods already bound to the node, `parallel` at a time, as a controller burst would. */
+async function createPods(stack: Stack, names: string[], spec: (name: string) => Record<string, unknown> = () => ({}), parallel = 25): Promise<void> {
+  const queue = [...names];
+  await Promise.all(Array.from({ length: parallel }, async () => {
+    for (let name = queue.shift(); name !== undefined; name = queue.shift()) {
+      await env.client.create(`/api/v1/namespaces/${stack.ns}/pods`, {
+        apiVersion: 'v1', kind: 'Pod', metadata: { name, labels: { burst: stack.node } },
+        spec: { nodeName: stack.node, tolerations: TOLERATE, automountServiceAccountToken: false, containers: [{ name: 'c', image: 'busybox' }], ...spec(name) },
+      });
+    }
+  }));
+}
+
+async function listPods(stack: Stack): Promise<V1Pod[]> {
+  return (await env.client.get<{ items: V1Pod[] }>(`/api/v1/namespaces/${stack.ns}/pods`)).items;
+}
+
+const providerPods = (stack: Stack) => env.mock.backend.list(stack.node);
+
+/** Every pod Running, and the provider holding exactly those pods, each created exactly once. */
+async function assertAllRunningOnce(stack: Stack, count: number): Promise<void> {
+  const pods = await waitFor(`${count} pods Running`, async () => {
+    const items = await listPods(stack);
+    return items.length === count && items.every((p) => p.status?.phase === 'Running') && providerPods(stack).length === count ? items : undefined;
+  }, { timeoutMs: 120_000, intervalMs: 500 });
+  const inProvider = providerPods(stack).map((p) => p.spec.ref.uid).sort();
+  assert.deepEqual(inProvider, pods.map((p) => p.metadata!.uid!).sort(), 'the provider holds exactly the pods of the API server');
+  const twice = pods.filter((p) => env.mock.backend.createCounts.get(mockPodKey({ namespace: stack.ns, name: p.metadata!.name!, uid: p.metadata!.uid! })) !== 1);
+  assert.deepEqual(twice.map((p) => p.metadata!.name), [], 'pods started more than once in the provider');
+}
+
+const names = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}-${String(i).padStart(3, '0')}`);
+
+describe('pod pipeline under crashes and at any number of workers', function () {
+  this.timeout(300_000);
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed') {
+      // Warnings and errors, and every line about the pods of the ordering test, which are few.
+      const notable = (line: string) => /"level":[4-6]\d|phoenix/.test(line);
+      for (const s of stacks.flatMap((x) => [x.agent, ...x.workers])) {
+        process.stderr.write(`--- ${s.name}:\n${s.output.split('\n').filter(notable).join('\n').slice(-20_000)}\n`);
+      }
+    }
+    await Promise.all(stacks.splice(0).map(stopStack));
+  });
+
+  it('SIGKILL a worker in the middle of a 200-pod burst and restart it: every pod Running exactly once in the provider', async () => {
+    const stack = await startStack('cs-kill', 1);
+    const burst = createPods(stack, names('k', 200));
+    await waitFor('burst under way', async () => providerPods(stack).length >= 40, { timeoutMs: 60_000, intervalMs: 50 });
+    await stack.workers[0]!.kill();
+    const atKill = providerPods(stack).length;
+    assert.ok(atKill < 200, `the worker was killed mid-burst (${atKill} in the provider)`);
+    stack.workers[0] = ServiceProcess.start('pod-worker', stack.workerArgs);
+    await burst;
+    await assertAllRunningOnce(stack, 200);
+  });
+
+  it('FLUSHALL Redis in the middle of a burst: the resync restores all work, nothing lost, nothing duplicated', async () => {
+    const stack = await startStack('cs-flush', 2);
+    const burst = createPods(stack, names('f', 200));
+    await waitFor('burst under way', async () => providerPods(stack).length >= 40, { timeoutMs: 60_000, intervalMs: 50 });
+    const redis = new Redis(stack.redis.url);
+    try {
+      await redis.flushall();
+    } finally {
+      redis.disconnect();
+    }
+    assert.ok(providerPods(stack).length < 200, 'flushed mid-burst');
+    await burst;
+    await assertAllRunningOnce(stack, 200);
+  });
+
+  it('restart the node-agent in the middle of a burst: nothing lost, nothing duplicated', async () => {
+    const stack = await startStack('cs-agent', 2);
+    const burst = createPods(stack, names('a', 200));
+    await waitFor('burst under way', async () => providerPods(stack).length >= 40, { timeoutMs: 60_000, intervalMs: 50 });
+    await stack.agent.kill();
+    assert.ok(providerPods(stack).length < 200, 'killed mid-burst');
+    stack.agent = ServiceProcess.start('node-agent', stack.agentArgs);
+    await burst;
+    await assertAllRunningOnce(stack, 200);
+  });
+
+  it('create then delete the same pod within milliseconds, 100 times: nothing left in the provider, no pod stuck', async () => {
+    const stack = await startStack('cs-flip', 2);
+    const flips = names('flip', 100);
+    await Promise.all(flips.map(async (name) => {
+      await createPods(stack, [name], () => ({}), 1);
+      await env.client.delete(`/api/v1/namespaces/${stack.ns}/pods/${name}`);
+    }));
+    // And one name re-created ten times in a row: each generation must go, the last one must run.
+    for (let i = 0; i < 10; i++) {
+      await createPods(stack, ['phoenix'], () => ({}), 1);
+      if (i < 9) await env.client.delete(`/api/v1/namespaces/${stack.ns}/pods/phoenix`, { apiVersion: 'v1', kind: 'DeleteOptions', gracePeriodSeconds: 0 });
+    }
+    await waitFor('only phoenix left, Running, in the API and the provider', async () => {
+      const pods = await listPods(stack);
+      return pods.length === 1 && pods[0]!.status?.phase === 'Running' && providerPods(stack).length === 1
+        && providerPods(stack)[0]!.spec.ref.uid === pods[0]!.metadata!.uid;
+    }, { timeoutMs: 60_000, intervalMs: 250 });
+  });
+
+  it('gives the same end state with 1, 2 and 4 workers', async () => {
+    const endStates: string[] = [];
+    for (const workers of [1, 2, 4]) {
+      const stack = await startStack(`cs-w${workers}`, workers);
+      const all = names('w', 60);
+      env.mock.backend.setFaults({ rejectImages: ['registry.example/rejected:1'] });
+      await createPods(stack, all, (name) => {
+        const i = Number(name.slice(2));
+        if (i % 10 === 1) return { containers: [{ name: 'c', image: 'registry.example/rejected:1' }] };
+        if (i % 10 === 2) return { containers: [{ name: 'c', image: 'busybox', env: [{ name: 'X', valueFrom: { configMapKeyRef: { name: 'absent', key: 'k', optional: true } } }] }] };
+        if (i % 10 === 3) return { initContainers: [{ name: 'init', image: 'busybox' }] };
+        return {};
+      });
+      const settled = (p: V1Pod) => p.status?.phase === 'Running' || p.status?.phase === 'Failed';
+      const pods = await waitFor(`60 pods settled with ${workers} workers`, async () => {
+        const items = await listPods(stack);
+        return items.length === 60 && items.every(settled) ? items : undefined;
+      }, { timeoutMs: 120_000, intervalMs: 500 });
+      const state = pods.map((p) => ({
+        name: p.metadata!.name, phase: p.status!.phase, reason: p.status!.reason ?? '',
+        containers: (p.status!.containerStatuses ?? []).map((c) => `${c.name}:${Object.keys(c.state ?? {}).join()}:${c.ready}`),
+        init: (p.status!.initContainerStatuses ?? []).map((c) => `${c.name}:${c.state?.terminated?.reason ?? '-'}`),
+        conditions: (p.status!.conditions ?? []).map((c) => `${c.type}=${c.status}`).sort(),
+        inProvider: providerPods(stack).some((x) => x.spec.ref.uid === p.metadata!.uid),
+      })).sort((a, b) => a.name!.localeCompare(b.name!));
+      assert.equal(state.filter((s) => s.phase === 'Failed').length, 6, 'the rejected images fail');
+      endStates.push(JSON.stringify(state));
+      await stopStack(stacks.pop()!);
+    }
+    env.mock.backend.setFaults({ rejectImages: [] });
+    assert.equal(endStates[1], endStates[0], '2 workers end like 1');
+    assert.equal(endStates[2], endStates[0], '4 workers end like 1');
+  });
+});

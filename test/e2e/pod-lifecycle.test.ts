@@ -1,0 +1,275 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import type { V1Pod } from '@kubernetes/client-node';
+import { EventRecorder, createLogger, type PodRef } from '@vk-ts/core';
+import { MockProvider } from '@vk-ts/provider-mock';
+import { ServiceProcess, waitFor } from '@vk-ts/testbed';
+import { PodReconciler } from '../../services/pod-worker/src/pod-reconciler.ts';
+import { StatusDigests } from '../../services/pod-worker/src/status-digests.ts';
+import { env } from './fixtures.ts';
+
+const NODE = 'pl-node';
+const NS = 'pl';
+const TOLERATE = [{ key: 'virtual-kubelet.io/provider', operator: 'Exists' }];
+const running: ServiceProcess[] = [];
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+async function getPod(name: string): Promise<V1Pod | undefined> {
+  return env.client.get<V1Pod>(`/api/v1/namespaces/${NS}/pods/${name}`).catch(() => undefined);
+}
+
+async function createPod(name: string, spec: Record<string, unknown>, node = NODE): Promise<V1Pod> {
+  return env.client.create<V1Pod>(`/api/v1/namespaces/${NS}/pods`, {
+    apiVersion: 'v1', kind: 'Pod', metadata: { name, labels: { app: name } },
+    spec: { nodeName: node, tolerations: TOLERATE, ...spec },
+  });
+}
+
+async function waitPhase(name: string, phase: string, timeoutMs = 30_000): Promise<V1Pod> {
+  try {
+    return await waitFor(`pod ${name} ${phase}`, async () => { const p = await getPod(name); return p?.status?.phase === phase ? p : undefined; }, { timeoutMs });
+  } catch (err) {
+    const p = await getPod(name);
+    throw new Error(`${(err as Error).message}; pod status ${JSON.stringify(p?.status)}; events: ${await eventReasons(name)}`, { cause: err });
+  }
+}
+
+async function eventReasons(name: string): Promise<string> {
+  return env.kubectl('-n', NS, 'get', 'events', '--field-selector', `involvedObject.name=${name}`, '-o', 'jsonpath={.items[*].reason}');
+}
+
+function refOf(pod: V1Pod): PodRef {
+  return { namespace: pod.metadata!.namespace!, name: pod.metadata!.name!, uid: pod.metadata!.uid! };
+}
+
+describe('pod lifecycle: what the provider receives, provider-side changes, failures and deletion', function () {
+  this.timeout(180_000);
+
+  before(async () => {
+    const cfg = join(mkdtempSync(join(tmpdir(), 'vk-pl-')), 'mock.toml');
+    writeFileSync(cfg, `endpoint = "${env.mockUrl}"\ncpu = "4"\nmemory = "8Gi"\n`);
+    const common = ['--kubeconfig', env.controlPlane.kubeconfigPath, '--redis-url', env.redis.url, '--nodename', NODE, '--provider-config', cfg, '--health-port', '0'];
+    running.push(ServiceProcess.start('node-agent', [...common, '--node-lease-renew-interval-seconds', '2', '--resync-interval-seconds', '5', '--status-sync-interval-seconds', '1']));
+    running.push(ServiceProcess.start('pod-worker', common), ServiceProcess.start('pod-worker', common));
+    await env.kubectl('create', 'namespace', NS);
+    await waitFor('node Ready', async () => (await env.kubectl('get', 'node', NODE, '--no-headers')).includes(' Ready '));
+    await waitFor('default service account', () => env.kubectl('-n', NS, 'get', 'sa', 'default').then(() => true));
+  });
+
+  afterEach(function () {
+    if (this.currentTest?.state === 'failed') for (const s of running) process.stderr.write(`--- ${s.name} output (last 4 kB):\n${s.output.slice(-4000)}\n`);
+    env.mock.backend.setFaults({ failCreates: 0, rejectImages: [], stopLatencyMs: 0 });
+  });
+
+  after(async () => {
+    await Promise.all(running.splice(0).map((s) => s.stop()));
+  });
+
+  it('hands the provider resolved volumes, downward API values and a bound service-account token, and never puts the secret in Redis or logs', async () => {
+    const secretValue = 'hunter2-do-not-leak';
+    await env.kubectl('-n', NS, 'create', 'configmap', 'site', '--from-literal=index.html=<h1>hi</h1>', '--from-literal=other=x');
+    await env.kubectl('-n', NS, 'create', 'secret', 'generic', 'creds', `--from-literal=password=${secretValue}`);
+    await createPod('volumes', {
+      initContainers: [{ name: 'init', image: 'busybox' }],
+      containers: [{
+        name: 'web', image: 'nginx:1.27',
+        resources: { limits: { memory: '64Mi', cpu: '500m' } },
+        env: [
+          { name: 'MEM_MI', valueFrom: { resourceFieldRef: { resource: 'limits.memory', divisor: '1Mi' } } },
+          { name: 'CPU', valueFrom: { resourceFieldRef: { resource: 'limits.cpu' } } },
+          { name: 'PASSWORD', valueFrom: { secretKeyRef: { name: 'creds', key: 'password' } } },
+        ],
+      }],
+      volumes: [
+        { name: 'site', configMap: { name: 'site', items: [{ key: 'index.html', path: 'html/index.html' }] } },
+        { name: 'creds', secret: { secretName: 'creds' } },
+        { name: 'info', downwardAPI: { items: [{ path: 'labels', fieldRef: { fieldPath: 'metadata.labels' } }, { path: 'mem', resourceFieldRef: { containerName: 'web', resource: 'limits.memory', divisor: '1Mi' } }] } },
+        { name: 'scratch', emptyDir: {} },
+      ],
+    });
+    const pod = await waitPhase('volumes', 'Running');
+    const provided = env.mock.backend.get(refOf(pod))!;
+    const web = provided.spec.containers[0]!;
+    assert.equal(web.env['MEM_MI'], '64');
+    assert.equal(web.env['CPU'], '1', '500m rounds up to 1 core, as the kubelet does');
+    const volumes = Object.fromEntries(provided.spec.volumes.map((v) => [v.name, v]));
+    assert.deepEqual(volumes['site'], { name: 'site', kind: 'configMap', files: { 'html/index.html': sha256('<h1>hi</h1>') } });
+    assert.deepEqual(volumes['creds']?.files, { password: sha256(secretValue) });
+    assert.deepEqual(volumes['info']?.files, { labels: sha256('app="volumes"'), mem: sha256('64') });
+    assert.deepEqual(volumes['scratch'], { name: 'scratch', kind: 'emptyDir', files: {} });
+    // The ServiceAccount admission plugin adds kube-api-access-*: a TokenRequest token, the cluster CA and the namespace.
+    const access = provided.spec.volumes.find((v) => v.name.startsWith('kube-api-access-'));
+    assert.ok(access, `volumes: ${provided.spec.volumes.map((v) => v.name).join(', ')}`);
+    assert.deepEqual(Object.keys(access.files).sort(), ['ca.crt', 'namespace', 'token']);
+    assert.equal(access.files['namespace'], sha256(NS));
+
+    const status = pod.status!;
+    assert.equal(status.initContainerStatuses?.[0]?.state?.terminated?.reason, 'Completed');
+    assert.equal(status.conditions?.find((c) => c.type === 'Initialized')?.status, 'True');
+    assert.equal(status.conditions?.find((c) => c.type === 'Ready')?.status, 'True');
+    assert.equal(status.qosClass, 'Burstable');
+    assert.ok(status.podIP && status.hostIP && status.startTime);
+
+    // Secret values go to the provider only: not in Redis (queue, locks, digests), not in any log line.
+    const redis = new Redis(env.redis.url);
+    try {
+      const keys = await redis.keys('*');
+      for (const key of keys) {
+        const dump = await redis.dump(key);
+        assert.ok(!dump?.includes(secretValue), `Redis key ${key} holds the secret`);
+      }
+    } finally {
+      redis.disconnect();
+    }
+    for (const s of running) assert.ok(!s.output.includes(secretValue), `${s.name} logged the secret`);
+    assert.ok(!(await env.kubectl('-n', NS, 'get', 'events', '-o', 'json')).includes(secretValue), 'an Event holds the secret');
+  });
+
+  it('runs a pod whose optional ConfigMap and Secret are missing with Optional…NotFound Events, and holds one whose mandatory Secret is missing until it exists', async () => {
+    await createPod('optional-refs', {
+      containers: [{
+        name: 'c', image: 'busybox',
+        envFrom: [{ configMapRef: { name: 'no-such-cm', optional: true } }],
+        env: [{ name: 'S', valueFrom: { secretKeyRef: { name: 'no-such-secret', key: 'k', optional: true } } }],
+      }],
+      volumes: [{ name: 'maybe', secret: { secretName: 'no-such-secret-vol', optional: true } }],
+    });
+    await createPod('needs-secret', { containers: [{ name: 'c', image: 'busybox', env: [{ name: 'TOKEN', valueFrom: { secretKeyRef: { name: 'api-token', key: 'token' } } }] }] });
+
+    const optional = await waitPhase('optional-refs', 'Running');
+    assert.ok(env.mock.backend.get(refOf(optional)), 'running in the provider');
+    assert.deepEqual(env.mock.backend.get(refOf(optional))!.spec.volumes.find((v) => v.name === 'maybe')?.files, {});
+    await waitFor('Optional…NotFound events', async () => {
+      const reasons = await eventReasons('optional-refs');
+      return reasons.includes('OptionalConfigMapNotFound') && reasons.includes('OptionalSecretNotFound');
+    });
+
+    await waitFor('MandatorySecretNotFound event', async () => (await eventReasons('needs-secret')).includes('MandatorySecretNotFound'));
+    const held = (await getPod('needs-secret'))!;
+    assert.equal(held.status?.phase, 'Pending');
+    assert.equal(held.status?.reason, 'CreateContainerConfigError');
+    assert.equal(env.mock.backend.get(refOf(held)), undefined, 'not created in the provider');
+    await env.kubectl('-n', NS, 'create', 'secret', 'generic', 'api-token', '--from-literal=token=t0k3n');
+    const started = await waitPhase('needs-secret', 'Running', 60_000);
+    assert.equal(env.mock.backend.get(refOf(started))!.spec.containers[0]!.env['TOKEN'], 't0k3n');
+  });
+
+  it('shows a container that exits in the provider on the pod within seconds, and a pod the provider lost as Failed with a Warning Event', async () => {
+    await createPod('exits', { containers: [{ name: 'a', image: 'busybox' }, { name: 'b', image: 'busybox' }] });
+    await createPod('lost', { containers: [{ name: 'c', image: 'busybox' }] });
+    const exits = await waitPhase('exits', 'Running');
+    const lost = await waitPhase('lost', 'Running');
+
+    env.mock.backend.exitContainer(refOf(exits), 'a', 3);
+    const seen = await waitFor('exit code on the pod', async () => {
+      const p = await getPod('exits');
+      const a = p?.status?.containerStatuses?.find((c) => c.name === 'a');
+      return a?.state?.terminated ? p : undefined;
+    }, { timeoutMs: 10_000 });
+    const a = seen!.status!.containerStatuses!.find((c) => c.name === 'a')!;
+    assert.equal(a.state!.terminated!.exitCode, 3);
+    assert.equal(a.ready, false);
+    assert.equal(seen!.status!.conditions!.find((c) => c.type === 'Ready')!.status, 'False');
+    env.mock.backend.exitContainer(refOf(exits), 'b', 0);
+    await waitPhase('exits', 'Failed', 10_000);
+
+    env.mock.backend.lose(refOf(lost));
+    const failed = await waitPhase('lost', 'Failed', 10_000);
+    assert.equal(failed.status!.reason, 'ProviderPodLost');
+    await waitFor('ProviderPodLost event', async () => (await eventReasons('lost')).includes('ProviderPodLost'));
+  });
+
+  it('fails an invalid pod and a pod whose image the provider rejects with an Event and a reason, and keeps serving other pods', async () => {
+    env.mock.backend.setFaults({ rejectImages: ['registry.example/missing:1'] });
+    await createPod('bad-field', { containers: [{ name: 'c', image: 'busybox', env: [{ name: 'X', valueFrom: { resourceFieldRef: { resource: 'limits.hugepages-2Mi' } } }] }] });
+    await createPod('bad-image', { containers: [{ name: 'c', image: 'registry.example/missing:1' }] });
+    await createPod('good', { containers: [{ name: 'c', image: 'busybox' }] });
+
+    const badField = await waitPhase('bad-field', 'Failed');
+    assert.equal(badField.status!.reason, 'InvalidPodSpec');
+    assert.match(badField.status!.message!, /resourceFieldRef "limits\.hugepages-2Mi".*not supported/);
+    const badImage = await waitPhase('bad-image', 'Failed');
+    assert.equal(badImage.status!.reason, 'ProviderFailed');
+    assert.match(badImage.status!.message!, /registry\.example\/missing:1/);
+    await waitFor('events', async () => (await eventReasons('bad-field')).includes('InvalidPodSpec') && (await eventReasons('bad-image')).includes('ProviderCreateFailed'));
+    await waitPhase('good', 'Running');
+    for (const s of running) assert.equal(s.child.exitCode ?? s.child.signalCode, null, `${s.name} is still running`);
+    assert.equal(env.mock.backend.list(NODE).filter((p) => p.spec.ref.name.startsWith('bad-')).length, 0);
+  });
+
+  it('puts a pod whose create failed transiently in reason ProviderFailed, and a restartPolicy Never pod in Failed once its retry budget is spent', async () => {
+    // Driven in-process on a node no service watches, so the attempt count is ours to set.
+    const direct = 'pl-direct';
+    const logger = createLogger({ service: 'test', level: 'silent' });
+    const redis = new Redis(env.redis.url);
+    const provider = new MockProvider({ endpoint: env.mockUrl, nodeName: direct, node: { operatingSystem: 'linux', architecture: 'amd64', capacity: { cpu: '1', memory: '1Gi', pods: '10' } } });
+    const reconciler = new PodReconciler({
+      client: env.client, provider, logger, nodeName: direct, digests: new StatusDigests(redis, direct),
+      events: new EventRecorder(env.client, { logger, host: 'test' }),
+    });
+    try {
+      const always = await createPod('retry-always', { automountServiceAccountToken: false, containers: [{ name: 'c', image: 'busybox' }] }, direct);
+      const never = await createPod('retry-never', { automountServiceAccountToken: false, restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox' }] }, direct);
+      const job = (p: V1Pod) => ({ ...refOf(p), resourceVersion: '', op: 'create' as const });
+
+      env.mock.backend.setFaults({ failCreates: 2, failCreatesKind: 'transient' });
+      await assert.rejects(reconciler.reconcile(job(always), { finalAttempt: true }), /injected transient create failure/);
+      const a = (await getPod('retry-always'))!;
+      assert.equal(a.status!.phase, 'Pending', 'restartPolicy Always keeps trying (next resync)');
+      assert.equal(a.status!.reason, 'ProviderFailed');
+
+      await assert.rejects(reconciler.reconcile(job(never), { finalAttempt: false }), /injected/);
+      assert.equal((await getPod('retry-never'))!.status!.phase, 'Pending', 'not the last attempt yet');
+      env.mock.backend.setFaults({ failCreates: 1 });
+      await assert.rejects(reconciler.reconcile(job(never), { finalAttempt: true }), /injected/);
+      const n = (await getPod('retry-never'))!;
+      assert.equal(n.status!.phase, 'Failed');
+      assert.equal(n.status!.reason, 'ProviderFailed');
+      assert.match(await eventReasons('retry-never'), /ProviderCreateFailed/);
+
+      await reconciler.reconcile(job(always), { finalAttempt: false });
+      assert.equal((await getPod('retry-always'))!.status!.phase, 'Running', 'a later pass succeeds');
+    } finally {
+      redis.disconnect();
+      await env.kubectl('-n', NS, 'delete', 'pod', 'retry-always', 'retry-never', '--grace-period=0', '--force', '--wait=false').catch(() => '');
+      for (const p of env.mock.backend.list(direct)) env.mock.backend.delete(p.spec.ref);
+    }
+  });
+
+  it('applies an image change to a running pod in place', async () => {
+    await createPod('update', { containers: [{ name: 'c', image: 'nginx:1.26' }] });
+    await waitPhase('update', 'Running');
+    await env.kubectl('-n', NS, 'patch', 'pod', 'update', '-p', '{"spec":{"containers":[{"name":"c","image":"nginx:1.27"}]}}');
+    const updated = await waitFor('new image on the pod', async () => {
+      const c = (await getPod('update'))?.status?.containerStatuses?.[0];
+      return c?.image === 'nginx:1.27' ? c : undefined;
+    });
+    assert.equal(updated.restartCount, 1);
+  });
+
+  it('deletes a pod whose containers ignore SIGTERM at the end of its grace period, and a force-deleted pod at once', async () => {
+    await createPod('stubborn', { terminationGracePeriodSeconds: 4, containers: [{ name: 'c', image: 'busybox' }] });
+    await createPod('forced', { terminationGracePeriodSeconds: 120, containers: [{ name: 'c', image: 'busybox' }] });
+    const stubborn = await waitPhase('stubborn', 'Running');
+    const forced = await waitPhase('forced', 'Running');
+    env.mock.backend.setFaults({ stopLatencyMs: 600_000 });
+
+    await env.kubectl('-n', NS, 'delete', 'pod', 'stubborn', '--wait=false');
+    const deletionTimestamp = Date.parse(String((await getPod('stubborn'))!.metadata!.deletionTimestamp));
+    await waitFor('still running in the provider after 2 s', async () => Date.now() > deletionTimestamp - 2000);
+    assert.ok(await getPod('stubborn'), 'the pod object stays while its containers run and the grace period lasts');
+    assert.ok(env.mock.backend.get(refOf(stubborn)), 'the provider still runs it');
+    await waitFor('pod object gone', async () => !(await getPod('stubborn')), { timeoutMs: 20_000, intervalMs: 100 });
+    const late = Date.now() - deletionTimestamp;
+    assert.ok(late < 5000, `deleted ${late} ms after the grace period ended`);
+    assert.equal(env.mock.backend.get(refOf(stubborn)), undefined, 'forced away in the provider');
+
+    await env.kubectl('-n', NS, 'delete', 'pod', 'forced', '--grace-period=0', '--force');
+    await waitFor('gone from the provider', async () => env.mock.backend.get(refOf(forced)) === undefined, { timeoutMs: 10_000 });
+  });
+});
