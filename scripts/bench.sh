@@ -5,14 +5,14 @@
 #                                  beside the limit, kwok and upstream virtual-kubelet
 #   npm run bench -- --quick       the same with 1,000 pods, 1 and 2 workers (< 5 minutes)
 #   npm run bench -- node-agent-steady [--seconds 65]   the node-agent's steady-state cost
+#   npm run bench -- kubelet-api [...]                  kubelet-api logs/stats figures (bench/kubelet-api.ts)
 # Other flags go to bench/pod-bench.ts (see its header).
 source "$(dirname "$0")/lib/toolchain.sh"
 ensure_all
 cd "$REPO_ROOT"
-if [ "${1:-}" = node-agent-steady ]; then
-  shift
-  exec node bench/node-agent-steady.ts "$@"
-fi
+case "${1:-}" in
+  node-agent-steady|kubelet-api) name="$1"; shift; exec node "bench/$name.ts" "$@" ;;
+esac
 # Peers: built once from the Go module proxy and cached; a peer that does not
 # build is reported as not measured, the rest of the bench still runs.
 VK_BENCH_KWOK="$(ensure_kwok)" || { log "kwok did not build: it will be missing from the results"; VK_BENCH_KWOK=""; }
