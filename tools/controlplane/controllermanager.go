@@ -23,6 +23,7 @@ func controllerManagerArgs(cfg *config, p *pki, kubeconfig string) []string {
 		"--root-ca-file=" + p.CACert,
 		"--cluster-signing-cert-file=" + p.CACert,
 		"--cluster-signing-key-file=" + p.CAKey,
+		"--cluster-signing-duration=" + cfg.clusterSigningDuration.String(),
 		"--node-monitor-period=1s",
 		// No validation rule constrains this value (NodeLifecycleControllerOptions.Validate
 		// is empty); it only has to exceed the node heartbeat (lease renew) interval

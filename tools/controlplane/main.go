@@ -48,6 +48,7 @@ type config struct {
 	keepData               bool
 	nodeMonitorGracePeriod time.Duration
 	verifyKubeletServing   bool
+	clusterSigningDuration time.Duration
 	logFile                string
 }
 
@@ -86,6 +87,8 @@ func parseFlags() *config {
 		"kube-controller-manager --node-monitor-grace-period: how long a node may go without a heartbeat before it is marked unhealthy")
 	fs.BoolVar(&cfg.verifyKubeletServing, "verify-kubelet-serving", false,
 		"pass --kubelet-certificate-authority=<pki>/ca.crt so the API server verifies kubelet serving certs against the cluster CA")
+	fs.DurationVar(&cfg.clusterSigningDuration, "cluster-signing-duration", 365*24*time.Hour,
+		"kube-controller-manager --cluster-signing-duration: the longest lifetime of a certificate issued from a CSR (short ones let tests see renewals)")
 	fs.StringVar(&cfg.logFile, "log-file", "", "log destination for all components (default <data-dir>/controlplane.log; '-' for stderr)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: controlplane --data-dir DIR [flags]\n\n"+

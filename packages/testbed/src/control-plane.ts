@@ -16,6 +16,8 @@ export interface ControlPlaneOptions {
   nodeMonitorGracePeriod?: string;
   /** API server verifies kubelet serving certs against the cluster CA. */
   verifyKubeletServing?: boolean;
+  /** E.g. '3m': the longest lifetime of CSR-issued certificates (the signer backdates them 5 minutes). */
+  clusterSigningDuration?: string;
   /** Give up waiting for the ready line after this long. */
   startTimeoutMs?: number;
 }
@@ -73,6 +75,7 @@ export class ControlPlane {
       if (options.keepData) args.push('--keep-data');
       if (options.nodeMonitorGracePeriod) args.push('--node-monitor-grace-period', options.nodeMonitorGracePeriod);
       if (options.verifyKubeletServing) args.push('--verify-kubelet-serving');
+      if (options.clusterSigningDuration) args.push('--cluster-signing-duration', options.clusterSigningDuration);
       const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
       let stderr = '';
       child.stderr?.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
