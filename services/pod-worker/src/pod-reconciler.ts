@@ -5,7 +5,7 @@ import {
   type EventRecorder, type KubeRestClient, type Logger, type PodJobData, type PodRef, type Provider, type ProviderPod,
 } from '@vk-ts/core';
 import { PodResolver } from './pod-resolver.ts';
-import { desiredPodStatus, statusChanged } from './pod-status.ts';
+import { changedStatusFields, desiredPodStatus } from './pod-status.ts';
 import type { PodCache } from './pod-cache.ts';
 import type { StatusDigests } from './status-digests.ts';
 
@@ -138,7 +138,9 @@ export class PodReconciler {
   /** Writes `pods/status` when it would change, and remembers what it was derived from for the batch status sync. */
   async #writeStatus(pod: V1Pod, provided: ProviderPod): Promise<void> {
     const desired = desiredPodStatus(pod, provided, new Date().toISOString());
-    if (statusChanged(pod, desired)) {
+    const changed = changedStatusFields(pod, desired);
+    if (changed.length) {
+      this.#o.logger.debug({ pod: `${provided.ref.namespace}/${provided.ref.name}`, changed }, 'writing pod status');
       await this.#o.client.patch(`${podPath(provided.ref)}/status`, { metadata: { uid: provided.ref.uid }, status: desired }, PatchType.StrategicMerge);
     }
     await this.#o.digests.set(provided);

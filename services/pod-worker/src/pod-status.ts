@@ -1,4 +1,4 @@
-import type { V1Container, V1Pod } from '@kubernetes/client-node';
+import type { V1Container, V1ContainerState, V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
 import type { ProviderPod } from '@vk-ts/core';
 
 interface Condition { type: string; status: string; lastTransitionTime?: string; reason?: string; message?: string }
@@ -7,15 +7,16 @@ interface Condition { type: string; status: string; lastTransitionTime?: string;
  * The part of `pods/status` the worker owns, derived from the provider's view.
  * Transition times are kept while a condition's status does not change.
  */
-export function desiredPodStatus(pod: V1Pod, provided: ProviderPod, now: string): Record<string, unknown> {
+export function desiredPodStatus(pod: V1Pod, provided: ProviderPod, nowIso: string): Record<string, unknown> {
   const s = provided.status;
+  const now = kubeTime(nowIso)!;
   const current = (pod.status?.conditions ?? []) as unknown as Condition[];
-  const byName = new Map((s.containerStatuses ?? []).map((c) => [c.name, c]));
+  const byName = new Map((s.containerStatuses ?? []).map((c) => [c.name, withKubeTimes(c)]));
   const containerStatuses = (pod.spec?.containers ?? []).map((c) => byName.get(c.name) ?? {
     name: c.name, image: c.image ?? '', imageID: '', ready: false, restartCount: 0, started: false,
     state: { waiting: { reason: 'ContainerCreating' } },
   });
-  const initByName = new Map((s.initContainerStatuses ?? []).map((c) => [c.name, c]));
+  const initByName = new Map((s.initContainerStatuses ?? []).map((c) => [c.name, withKubeTimes(c)]));
   const initContainerStatuses = (pod.spec?.initContainers ?? []).map((c) => initByName.get(c.name) ?? {
     name: c.name, image: c.image ?? '', imageID: '', ready: false, restartCount: 0, started: false,
     state: { waiting: { reason: 'PodInitializing' } },
@@ -43,7 +44,7 @@ export function desiredPodStatus(pod: V1Pod, provided: ProviderPod, now: string)
     ...(initContainerStatuses.length ? { initContainerStatuses } : {}),
     ...(s.podIP ? { podIP: s.podIP, podIPs: s.podIPs ?? [{ ip: s.podIP }] } : {}),
     ...(s.hostIP ? { hostIP: s.hostIP, hostIPs: s.hostIPs ?? [{ ip: s.hostIP }] } : {}),
-    startTime: pod.status?.startTime ?? s.startTime,
+    startTime: pod.status?.startTime ?? kubeTime(s.startTime),
     // The API server sets qosClass at creation and then refuses any change: keep its answer.
     qosClass: pod.status?.qosClass ?? qosClass([...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])]),
   };
@@ -51,8 +52,41 @@ export function desiredPodStatus(pod: V1Pod, provided: ProviderPod, now: string)
 
 /** True when writing `desired` would change what the pod shows. */
 export function statusChanged(pod: V1Pod, desired: Record<string, unknown>): boolean {
+  return changedStatusFields(pod, desired).length > 0;
+}
+
+/**
+ * The top-level status fields writing `desired` would change (for the
+ * decision and for debug logs). Only what we set counts: the API server adds
+ * fields of its own (`lastProbeTime: null`, `observedGeneration`, container
+ * `volumeMounts`, ...) and other actors add conditions, and none of that may
+ * make every pass write the same status again.
+ */
+export function changedStatusFields(pod: V1Pod, desired: Record<string, unknown>): string[] {
   const current = pod.status as Record<string, unknown> | undefined ?? {};
-  return Object.entries(desired).some(([k, v]) => JSON.stringify(current[k]) !== JSON.stringify(v));
+  return Object.entries(desired).filter(([k, v]) => !contains(current[k], v)).map(([k]) => k);
+}
+
+/** True when `current` holds every value of `wanted` (lists of named or typed items matched by that key). */
+function contains(current: unknown, wanted: unknown): boolean {
+  if (wanted === undefined) return true;
+  if (Array.isArray(wanted)) {
+    if (!Array.isArray(current)) return false;
+    const keyOf = (x: unknown): string | undefined => {
+      const o = x as { type?: unknown; name?: unknown } | null;
+      return typeof o?.type === 'string' ? `type:${o.type}` : typeof o?.name === 'string' ? `name:${o.name}` : undefined;
+    };
+    if (wanted.every((w) => keyOf(w) !== undefined)) {
+      const byKey = new Map(current.map((c) => [keyOf(c), c]));
+      return wanted.every((w) => contains(byKey.get(keyOf(w)), w));
+    }
+    return current.length === wanted.length && wanted.every((w, i) => contains(current[i], w));
+  }
+  if (wanted !== null && typeof wanted === 'object') {
+    if (current === null || typeof current !== 'object') return false;
+    return Object.entries(wanted).every(([k, v]) => contains((current as Record<string, unknown>)[k], v));
+  }
+  return current === wanted;
 }
 
 export function qosClass(containers: V1Container[]): 'Guaranteed' | 'Burstable' | 'BestEffort' {
@@ -68,4 +102,29 @@ export function qosClass(containers: V1Container[]): 'Guaranteed' | 'Burstable' 
   }
   if (!any) return 'BestEffort';
   return guaranteed ? 'Guaranteed' : 'Burstable';
+}
+
+/**
+ * A time as the API server stores it (RFC 3339, whole seconds). Writing
+ * milliseconds would make every later comparison with the stored status
+ * differ, and every pass would PATCH the same status again.
+ */
+export function kubeTime(value: Date | string | undefined): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  const ms = value instanceof Date ? value.getTime() : Date.parse(String(value));
+  return Number.isNaN(ms) ? String(value) : new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+}
+
+function withKubeTimes(c: V1ContainerStatus): V1ContainerStatus {
+  const st: V1ContainerState | undefined = c.state;
+  if (!st) return c;
+  const t = (v: Date | undefined) => kubeTime(v) as unknown as Date;
+  return {
+    ...c,
+    state: {
+      ...(st.waiting ? { waiting: st.waiting } : {}),
+      ...(st.running ? { running: { ...st.running, startedAt: t(st.running.startedAt) } } : {}),
+      ...(st.terminated ? { terminated: { ...st.terminated, startedAt: t(st.terminated.startedAt), finishedAt: t(st.terminated.finishedAt) } } : {}),
+    },
+  };
 }

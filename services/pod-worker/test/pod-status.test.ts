@@ -1,0 +1,48 @@
+import assert from 'node:assert/strict';
+import type { V1Pod } from '@kubernetes/client-node';
+import type { ProviderPod } from '@vk-ts/core';
+import { desiredPodStatus, kubeTime, statusChanged } from '../src/pod-status.ts';
+
+const pod: V1Pod = {
+  metadata: { name: 'p', namespace: 'ns', uid: 'u' },
+  spec: { containers: [{ name: 'c', image: 'busybox' }] },
+  status: { phase: 'Pending', qosClass: 'BestEffort' },
+};
+const provided: ProviderPod = {
+  ref: { namespace: 'ns', name: 'p', uid: 'u' },
+  status: {
+    phase: 'Running', podIP: '10.0.0.1', startTime: '2026-11-23T10:00:00.123Z' as unknown as Date,
+    containerStatuses: [{ name: 'c', image: 'busybox', imageID: 'x', ready: true, restartCount: 0, started: true, state: { running: { startedAt: '2026-11-23T10:00:01.456Z' as unknown as Date } } }],
+  },
+};
+
+describe('pod status', () => {
+  it('writes times as the API server stores them, so a status read back compares equal and is not written again', () => {
+    const desired = desiredPodStatus(pod, provided, '2026-11-23T10:00:02.789Z');
+    const stored: V1Pod = { ...pod, status: JSON.parse(JSON.stringify(desired)) as V1Pod['status'] };
+    assert.equal((stored.status!.containerStatuses![0]!.state!.running!.startedAt as unknown as string), '2026-11-23T10:00:01Z');
+    assert.equal(stored.status!.startTime as unknown as string, '2026-11-23T10:00:00Z');
+    assert.equal(statusChanged(stored, desiredPodStatus(stored, provided, '2026-11-23T10:05:00.000Z')), false);
+  });
+
+  it('formats times in whole seconds', () => {
+    assert.equal(kubeTime('2026-11-23T10:00:01.999Z'), '2026-11-23T10:00:01Z');
+    assert.equal(kubeTime(new Date('2026-11-23T10:00:01Z')), '2026-11-23T10:00:01Z');
+    assert.equal(kubeTime(undefined), undefined);
+  });
+});
+
+describe('status comparison', () => {
+  it('ignores what the API server and other actors add, and sees what we would change', () => {
+    const desired = desiredPodStatus(pod, provided, '2026-11-23T10:00:02Z');
+    const stored = JSON.parse(JSON.stringify(desired)) as Record<string, unknown> & { conditions: Record<string, unknown>[]; containerStatuses: Record<string, unknown>[] };
+    for (const c of stored.conditions) Object.assign(c, { lastProbeTime: null, observedGeneration: 1 });
+    stored.conditions.unshift({ type: 'DisruptionTarget', status: 'False' });
+    Object.assign(stored.containerStatuses[0]!, { volumeMounts: [{ name: 'v', mountPath: '/v' }], allocatedResources: {} });
+    const back: V1Pod = { ...pod, status: stored as unknown as V1Pod['status'] };
+    assert.equal(statusChanged(back, desiredPodStatus(back, provided, '2026-11-23T10:09:00Z')), false);
+
+    const exited: ProviderPod = { ...provided, status: { ...provided.status, containerStatuses: [{ ...provided.status.containerStatuses![0]!, ready: false, state: { terminated: { exitCode: 1, reason: 'Error' } } }] } };
+    assert.equal(statusChanged(back, desiredPodStatus(back, exited, '2026-11-23T10:09:00Z')), true);
+  });
+});
