@@ -1,6 +1,7 @@
 import { Agent, request as httpsRequest, type RequestOptions } from 'node:https';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { createInterface } from 'node:readline';
+import { text as readText } from 'node:stream/consumers';
 import { Counter, type Registry } from 'prom-client';
 import { ErrorCodes, VkError } from './errors.ts';
 import type { KubeConfigLike } from './kube-client.ts';
@@ -134,7 +135,7 @@ export class KubeRestClient {
     await this.#bucket.acquire();
     await this.#refreshHeaders();
     const res = await this.#send(method, path, options, this.#timeoutMs);
-    const text = await readAll(res);
+    const text = await readText(res);
     const code = res.statusCode ?? 0;
     this.#requests?.inc({ verb: method, code: String(code) });
     if (code >= 200 && code < 300) return (text ? JSON.parse(text) : undefined) as T;
@@ -152,7 +153,7 @@ export class KubeRestClient {
     const res = await this.#send('GET', path, { query: { ...query, watch: true }, signal }, 0);
     const code = res.statusCode ?? 0;
     this.#requests?.inc({ verb: 'WATCH', code: String(code) });
-    if (code !== 200) throw new KubeApiError('WATCH', path, code, safeParse(await readAll(res)));
+    if (code !== 200) throw new KubeApiError('WATCH', path, code, safeParse(await readText(res)));
     const lines = createInterface({ input: res, crlfDelay: Infinity });
     try {
       for await (const line of lines) {
@@ -220,14 +221,6 @@ function pickTls(tls: RequestOptions): Record<string, unknown> {
   return Object.fromEntries(Object.entries({ ca, cert, key, rejectUnauthorized, servername, pfx, passphrase }).filter(([, v]) => v !== undefined));
 }
 
-function readAll(res: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    res.on('data', (chunk: Buffer) => chunks.push(chunk));
-    res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    res.on('error', reject);
-  });
-}
 
 function safeParse(text: string): KubeStatus | undefined {
   try {

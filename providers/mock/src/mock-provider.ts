@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Agent, request as requestHttp, type IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
+import { text as readText } from 'node:stream/consumers';
 import type { V1ContainerState, V1ContainerStatus, V1PodStatus } from '@kubernetes/client-node';
 import {
   ErrorCodes, VkError,
@@ -175,14 +176,6 @@ export class MockProvider implements Provider {
   }
 }
 
-function readText(res: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    res.on('data', (c: Buffer) => chunks.push(c));
-    res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    res.on('error', reject);
-  });
-}
 
 function podPath(ref: PodRef): string {
   return `/v1/pods/${encodeURIComponent(ref.namespace)}/${encodeURIComponent(ref.name)}/${encodeURIComponent(ref.uid)}`;

@@ -64,7 +64,7 @@ export class PodWatcher {
       client: this.#o.client,
       path: '/api/v1/pods',
       fieldSelector: `spec.nodeName=${this.#o.nodeName}`,
-      onList: (items) => this.#enqueueAll(items, true),
+      onList: (items) => this.#enqueueAll(items),
       onEvent: (type, pod) => void this.#onEvent(type, pod),
       logger: this.#log,
       signal: this.#abort.signal,
@@ -77,7 +77,7 @@ export class PodWatcher {
       await delay(this.#o.resyncIntervalMs, signal);
       if (signal.aborted) break;
       try {
-        await this.#list(true);
+        await this.#list();
       } catch (err) {
         this.#log.warn({ err }, 'pod resync failed; next one at the next interval');
       }
@@ -95,18 +95,18 @@ export class PodWatcher {
   }
 
   /** Lists the node's pods and enqueues them all (the periodic resync). */
-  async #list(sweep: boolean): Promise<void> {
+  async #list(): Promise<void> {
     const list = await this.#o.client.get<{ items: PodMeta[] }>('/api/v1/pods', {
       query: { fieldSelector: `spec.nodeName=${this.#o.nodeName}` },
     });
-    await this.#enqueueAll(list.items, sweep);
+    await this.#enqueueAll(list.items);
   }
 
   /**
    * Enqueues every listed pod (after a (re)list we cannot know what the
-   * missed events were) and, with `sweep`, the orphan sweep.
+   * missed events were) and the orphan sweep.
    */
-  async #enqueueAll(items: PodMeta[], sweep: boolean): Promise<void> {
+  async #enqueueAll(items: PodMeta[]): Promise<void> {
     const present = new Set<string>();
     await Promise.all(items.map(async (pod) => {
       present.add(pod.metadata.uid);
@@ -114,7 +114,7 @@ export class PodWatcher {
       await this.#enqueue(pod, 'resync');
     }));
     for (const uid of this.#seen.keys()) if (!present.has(uid)) this.#seen.delete(uid);
-    if (sweep) await this.#enqueueSweep();
+    await this.#enqueueSweep();
   }
 
   async #onEvent(type: 'ADDED' | 'MODIFIED' | 'DELETED', pod: PodMeta): Promise<void> {
