@@ -138,6 +138,35 @@ describe('pod pipeline under crashes and at any number of workers', function () 
     await assertAllRunningOnce(stack, 200);
   });
 
+  it('the periodic resync of a settled node gives no pod a pass, and one whose status was never recorded gets one', async () => {
+    const stack = await startStack('cs-resync', 1);
+    await createPods(stack, names('r', 30));
+    await assertAllRunningOnce(stack, 30);
+    const worker = stack.workers[0]!;
+    const resyncs = (from: number) => [...worker.output.slice(from).matchAll(/\{[^\n]*"msg":"node resync done"[^\n]*\}/g)]
+      .map((m) => JSON.parse(m[0]) as { pods: number; enqueued: number });
+    // Wait for two resyncs that saw all 30 pods (the agent resyncs every 5 s).
+    const settledAt = worker.output.length;
+    const settled = await waitFor('two resyncs of the settled node', async () => {
+      const seen = resyncs(settledAt).filter((r) => r.pods === 30);
+      return seen.length >= 2 ? seen : undefined;
+    }, { timeoutMs: 30_000, intervalMs: 250 });
+    assert.deepEqual(settled.map((r) => r.enqueued), settled.map(() => 0), 'a settled node resyncs without a per-pod job');
+    // Lose one pod's record of its last status (as a Redis flush would): the next resync gives it a pass.
+    const redis = new Redis(stack.redis.url);
+    try {
+      const [uid] = await redis.hkeys(`vk-status:${stack.node}`);
+      assert.ok(uid, 'the worker records the status it wrote');
+      const lostAt = worker.output.length;
+      await redis.hdel(`vk-status:${stack.node}`, uid);
+      await waitFor('the pod given a pass by the resync', async () => resyncs(lostAt).some((r) => r.enqueued === 1), { timeoutMs: 30_000, intervalMs: 250 });
+      await waitFor('its record restored', async () => (await redis.hexists(`vk-status:${stack.node}`, uid)) === 1, { timeoutMs: 30_000, intervalMs: 250 });
+    } finally {
+      redis.disconnect();
+    }
+    await assertAllRunningOnce(stack, 30);
+  });
+
   it('create then delete the same pod within milliseconds, 100 times: nothing left in the provider, no pod stuck', async () => {
     const stack = await startStack('cs-flip', 2);
     const flips = names('flip', 100);

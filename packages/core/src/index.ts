@@ -13,5 +13,6 @@ export * from './event-recorder.ts';
 export * from './backoff.ts';
 export * from './queue-contract.ts';
 export * from './quantity.ts';
+export * from './resource-version.ts';
 export * from './list-watch.ts';
 export * from './stats-summary.ts';

@@ -131,6 +131,26 @@ export class KubeRestClient {
     return this.request<T>('DELETE', path, { ...options, body });
   }
 
+  /**
+   * Lists a collection in pages of `pageSize` (the API server's limit/continue
+   * chunking), calling `onPage` with each page's items, and returns the
+   * list's resourceVersion (that of the first page: all pages are one
+   * consistent snapshot). Only one page is held at a time, which keeps a
+   * 10,000-pod list from costing its whole JSON at once.
+   */
+  async listPaged<T>(path: string, query: RequestOptionsLite['query'], onPage: (items: T[]) => void | Promise<void>, pageSize = 500): Promise<string> {
+    let resourceVersion: string | undefined;
+    let cont: string | undefined;
+    do {
+      const page: { metadata: { resourceVersion?: string; continue?: string }; items: T[] } =
+        await this.get(path, { query: { ...query, limit: pageSize, continue: cont } });
+      resourceVersion ??= page.metadata.resourceVersion;
+      await onPage(page.items);
+      cont = page.metadata.continue || undefined;
+    } while (cont);
+    return resourceVersion ?? '';
+  }
+
   async request<T>(method: string, path: string, options: RequestOptionsLite = {}): Promise<T> {
     await this.#bucket.acquire();
     await this.#refreshHeaders();

@@ -11,6 +11,8 @@ export interface ListWatchOptions<T extends Versioned> {
   /** Collection path, e.g. `/api/v1/pods`. */
   path: string;
   fieldSelector?: string;
+  /** Applied to each listed object as its page arrives, so a long list never holds full objects it will not keep. */
+  slim?: (item: T) => T;
   /** Called with every object after each (re)list, before the watch resumes. */
   onList: (items: T[]) => void | Promise<void>;
   /** Called for ADDED, MODIFIED and DELETED (bookmarks only move the resourceVersion). */
@@ -20,7 +22,7 @@ export interface ListWatchOptions<T extends Versioned> {
 }
 
 /**
- * The list+watch loop of an informer: list, then watch from the list's
+ * The list+watch loop of an informer: list (in pages), then watch from the list's
  * resourceVersion with bookmarks; on 410 Gone list again; on any other error
  * retry with capped backoff and resume from the last resourceVersion seen.
  * Never gives up; returns when the signal aborts.
@@ -31,9 +33,12 @@ export async function runListWatch<T extends Versioned>(o: ListWatchOptions<T>):
   while (!o.signal.aborted) {
     try {
       if (!resourceVersion) {
-        const list = await o.client.get<{ metadata: { resourceVersion: string }; items: T[] }>(o.path, { query: { fieldSelector: o.fieldSelector } });
-        await o.onList(list.items);
-        resourceVersion = list.metadata.resourceVersion;
+        const items: T[] = [];
+        const listed = await o.client.listPaged<T>(o.path, { fieldSelector: o.fieldSelector }, (page) => {
+          for (const item of page) items.push(o.slim ? o.slim(item) : item);
+        });
+        await o.onList(items);
+        resourceVersion = listed;
       }
       await o.client.watch<T>(o.path, { fieldSelector: o.fieldSelector, resourceVersion, allowWatchBookmarks: true, timeoutSeconds: 300 }, (event: WatchEvent<T>) => {
         backoff.reset();

@@ -6,8 +6,8 @@
 import type { JobsOptions } from 'bullmq';
 
 /**
- * What triggered the job. `resync` with an empty name is the node-wide orphan
- * sweep; `status` with an empty name is the batch status sync; `status` with a
+ * What triggered the job. `resync` with an empty name is the node-wide resync
+ * (lost work and orphans); `status` with an empty name is the batch status sync; `status` with a
  * name is a pod whose provider-side state changed.
  */
 export type PodOperation = 'create' | 'update' | 'delete' | 'resync' | 'status';
@@ -48,10 +48,14 @@ export function podJobOptions(data: PodJobData): JobsOptions {
   };
 }
 
-/** The node-wide orphan sweep job (one pending at a time). */
-export const SWEEP_JOB: { data: PodJobData; options: JobsOptions } = {
+/**
+ * The node-wide resync job (one pending at a time): a worker compares the
+ * node's pods, the provider's pods and the status digests in memory and
+ * enqueues only the pods with work nobody is doing, then deletes orphans.
+ */
+export const RESYNC_JOB: { data: PodJobData; options: JobsOptions } = {
   data: { namespace: '', name: '', uid: '', resourceVersion: '', op: 'resync' },
-  options: { deduplication: { id: '__sweep__', keepLastIfActive: true }, removeOnComplete: true, removeOnFail: 100, attempts: 3 },
+  options: { deduplication: { id: '__resync__', keepLastIfActive: true }, removeOnComplete: true, removeOnFail: 100, attempts: 3 },
 };
 
 /** The node-wide batch status sync job: one provider list instead of one call per pod per tick. */

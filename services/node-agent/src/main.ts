@@ -45,7 +45,7 @@ const program = new Command('vk-node-agent')
   .addOption(new Option('--health-port <port>', 'port of the /healthz, /readyz and /metrics server (0 = any free port)').default(8080).argParser(Number).env('VKUBELET_HEALTH_PORT'))
   .addOption(new Option('--redis-url <url>', 'Redis holding the work queue (used by the pod watcher)').default('redis://127.0.0.1:6379').env('REDIS_URL'))
   .addOption(new Option('--no-pod-watcher', 'only keep the node(s); do not watch pods or use Redis'))
-  .addOption(new Option('--resync-interval-seconds <s>', 'how often every pod on the node is enqueued again and orphans are swept').default('60').env('VKUBELET_RESYNC_INTERVAL_SECONDS'))
+  .addOption(new Option('--resync-interval-seconds <s>', 'how often a node resync job runs: pods whose work was lost get a pass, orphan provider pods are deleted').default('60').env('VKUBELET_RESYNC_INTERVAL_SECONDS'))
   .addOption(new Option('--status-sync-interval-seconds <s>', 'how often a worker polls the provider for all pods\' state in one call (0 = off)').default('5').env('VKUBELET_STATUS_SYNC_INTERVAL_SECONDS'))
   .showHelpAfterError();
 program.parse();

@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
 import {
-  POD_JOB_NAME, STATUS_SYNC_JOB, SWEEP_JOB, delay, podJobOptions, runListWatch,
+  POD_JOB_NAME, STATUS_SYNC_JOB, RESYNC_JOB, delay, podJobOptions, runListWatch,
   type KubeRestClient, type Logger, type PodJobData, type PodOperation,
 } from '@vk-ts/core';
 
@@ -25,9 +25,9 @@ export interface PodWatcherOptions {
  * List+watch of the pods bound to one node, turning every relevant change
  * (spec, deletion, labels, annotations) into a reconcile job. Status-only
  * changes (ours) are not enqueued. On 410 Gone it relists; otherwise it
- * resumes from the last resourceVersion, with capped backoff. A periodic
- * resync enqueues every pod so lost work is rebuilt from the API server, and
- * the orphan sweep (also run after the first list). A shorter periodic tick
+ * resumes from the last resourceVersion, with capped backoff. Each (re)list
+ * enqueues every pod (missed events cannot be known); a periodic node resync
+ * job lets a worker rebuild lost work and delete orphans. A shorter periodic tick
  * enqueues the batch status sync, which carries provider-side changes
  * (a container exits, a pod vanishes) to the pods.
  */
@@ -59,28 +59,32 @@ export class PodWatcher {
   }
 
   #watchLoop(): Promise<void> {
-    // Every (re)list also sweeps: after a gap we cannot know which deletions were missed.
+    // Every (re)list also resyncs the node: after a gap we cannot know which deletions were missed.
     return runListWatch<PodMeta>({
       client: this.#o.client,
       path: '/api/v1/pods',
       fieldSelector: `spec.nodeName=${this.#o.nodeName}`,
+      // Only the metadata is kept from a listed page: a 10,000-pod list never sits in memory whole.
+      slim: (pod) => ({ metadata: pod.metadata }),
       onList: (items) => this.#enqueueAll(items),
-      onEvent: (type, pod) => void this.#onEvent(type, pod),
+      onEvent: (type, pod) => this.#onEvent(type, pod),
       logger: this.#log,
       signal: this.#abort.signal,
     });
   }
 
+  /**
+   * The periodic resync is one node-wide job: a worker finds the pods whose
+   * work was lost by comparing listings in memory, instead of this loop
+   * enqueueing every pod (at 10,000 pods that was 10,000 jobs a minute, more
+   * than the whole pipeline's throughput on a small machine).
+   */
   async #resyncLoop(): Promise<void> {
     const signal = this.#abort.signal;
     while (!signal.aborted) {
       await delay(this.#o.resyncIntervalMs, signal);
       if (signal.aborted) break;
-      try {
-        await this.#list();
-      } catch (err) {
-        this.#log.warn({ err }, 'pod resync failed; next one at the next interval');
-      }
+      await this.#enqueueResync();
     }
   }
 
@@ -94,30 +98,27 @@ export class PodWatcher {
     }
   }
 
-  /** Lists the node's pods and enqueues them all (the periodic resync). */
-  async #list(): Promise<void> {
-    const list = await this.#o.client.get<{ items: PodMeta[] }>('/api/v1/pods', {
-      query: { fieldSelector: `spec.nodeName=${this.#o.nodeName}` },
-    });
-    await this.#enqueueAll(list.items);
-  }
-
   /**
    * Enqueues every listed pod (after a (re)list we cannot know what the
-   * missed events were) and the orphan sweep.
+   * missed events were) and the node resync (which also deletes orphans).
    */
   async #enqueueAll(items: PodMeta[]): Promise<void> {
     const present = new Set<string>();
     await Promise.all(items.map(async (pod) => {
       present.add(pod.metadata.uid);
       this.#remember(pod);
-      await this.#enqueue(pod, 'resync');
+      await this.#enqueue(jobOf(pod, 'resync'));
     }));
     for (const uid of this.#seen.keys()) if (!present.has(uid)) this.#seen.delete(uid);
-    await this.#enqueueSweep();
+    await this.#enqueueResync();
   }
 
-  async #onEvent(type: 'ADDED' | 'MODIFIED' | 'DELETED', pod: PodMeta): Promise<void> {
+  /**
+   * Synchronous on purpose: only the job's few fields outlive this call, so
+   * that thousands of enqueues waiting on Redis during a burst do not keep
+   * thousands of whole pod objects alive.
+   */
+  #onEvent(type: 'ADDED' | 'MODIFIED' | 'DELETED', pod: PodMeta): void {
     if (type === 'DELETED') {
       const signature = this.#seen.get(pod.metadata.uid);
       this.#seen.delete(pod.metadata.uid);
@@ -125,12 +126,12 @@ export class PodWatcher {
       // still there or not, and finishes only once the provider let it go. Only a deletion we never saw
       // coming (a force delete of a running pod, or a gap in the watch) needs a job of its own.
       if (signature !== undefined && terminating(signature)) return;
-      await this.#enqueue(pod, 'delete');
+      void this.#enqueue(jobOf(pod, 'delete'));
       return;
     }
     const isNew = !this.#seen.has(pod.metadata.uid);
     if (!this.#remember(pod)) return;
-    await this.#enqueue(pod, isNew ? 'create' : pod.metadata.deletionTimestamp ? 'delete' : 'update');
+    void this.#enqueue(jobOf(pod, isNew ? 'create' : pod.metadata.deletionTimestamp ? 'delete' : 'update'));
   }
 
   /** True when the pod changed in a way the worker must act on. */
@@ -145,21 +146,25 @@ export class PodWatcher {
     return true;
   }
 
-  async #enqueue(pod: PodMeta, op: PodOperation): Promise<void> {
-    const m = pod.metadata;
-    const data: PodJobData = { namespace: m.namespace, name: m.name, uid: m.uid, resourceVersion: m.resourceVersion, op };
+  async #enqueue(data: PodJobData): Promise<void> {
     try {
       await this.#o.queue.add(POD_JOB_NAME, data, podJobOptions(data));
     } catch (err) {
-      // Not lost: the next resync enqueues the pod again from the API server.
-      this.#log.warn({ err, pod: `${m.namespace}/${m.name}` }, 'cannot enqueue pod; the next resync will');
+      // Not lost: the next node resync finds the pod's work undone and enqueues it.
+      this.#log.warn({ err, pod: `${data.namespace}/${data.name}` }, 'cannot enqueue pod; the next resync will');
     }
   }
 
-  /** A node-wide job that lets a worker delete provider pods no pod object owns. */
-  async #enqueueSweep(): Promise<void> {
-    await this.#o.queue.add(POD_JOB_NAME, SWEEP_JOB.data, SWEEP_JOB.options).catch((err: unknown) => this.#log.warn({ err }, 'cannot enqueue the orphan sweep'));
+  /** The node-wide resync job: lost work and orphan provider pods (see RESYNC_JOB). */
+  async #enqueueResync(): Promise<void> {
+    await this.#o.queue.add(POD_JOB_NAME, RESYNC_JOB.data, RESYNC_JOB.options)
+      .catch((err: unknown) => this.#log.warn({ err }, 'cannot enqueue the node resync; next one at the next interval'));
   }
+}
+
+function jobOf(pod: PodMeta, op: PodOperation): PodJobData {
+  const m = pod.metadata;
+  return { namespace: m.namespace, name: m.name, uid: m.uid, resourceVersion: m.resourceVersion, op };
 }
 
 /** Whether a signature from #remember is that of a pod with a deletion timestamp. */

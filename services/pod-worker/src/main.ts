@@ -5,12 +5,14 @@ import { Command, Option } from 'commander';
 import { randomBytes } from 'node:crypto';
 import { DelayedError, Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
+import { Counter } from 'prom-client';
 import {
   ConfigProblems, EventRecorder, HealthServer, KubeRestClient, LOG_LEVELS, PROJECT_VERSION, createLogger,
   POD_JOB_NAME, createMetricsRegistry, installGracefulShutdown, loadKubeConfig, inClusterServer, podJobOptions, podQueueName, type PodJobData,
 } from '@vk-ts/core';
 import { createProvider, readProviderConfig, validateProviderConfig, type ProviderName } from '@vk-ts/provider-registry';
 import { PodCache } from './pod-cache.ts';
+import { NodeResync } from './node-resync.ts';
 import { PodLocks } from './pod-lock.ts';
 import { PodReconciler } from './pod-reconciler.ts';
 import { StatusDigests } from './status-digests.ts';
@@ -78,16 +80,34 @@ const reconciler = new PodReconciler({
 const locks = new PodLocks(redis, opts.nodename, 2 * opts.jobLockMs);
 const queue = new Queue<PodJobData>(podQueueName(opts.nodename), { connection: redis });
 queue.on('error', (err) => logger.warn({ err }, 'queue error'));
-const statusSync = new StatusSync({
-  provider, digests, logger,
-  enqueue: async (data) => { await queue.add(POD_JOB_NAME, data, podJobOptions(data)); },
+const enqueue = async (data: PodJobData): Promise<void> => { await queue.add(POD_JOB_NAME, data, podJobOptions(data)); };
+const statusSync = new StatusSync({ provider, digests, logger, enqueue });
+const nodeResync = new NodeResync({ client, provider, digests, cache, enqueue, nodeName: opts.nodename, logger });
+const jobsTotal = new Counter({
+  name: 'vk_pod_jobs_total', help: 'Jobs this worker ran, by what triggered them (node-resync and status-sync are node-wide) and how they ended',
+  labelNames: ['op', 'result'], registers: [registry],
 });
 const workerId = `${hostname()}_${process.pid}_${randomBytes(3).toString('hex')}`;
 
 async function processJob(job: Job<PodJobData>, token: string | undefined): Promise<void> {
+  const op = job.data.name === '' ? (job.data.op === 'status' ? 'status-sync' : 'node-resync') : job.data.op;
+  try {
+    await runJob(job, token);
+    jobsTotal.inc({ op, result: 'ok' });
+  } catch (err) {
+    jobsTotal.inc({ op, result: err instanceof DelayedError ? 'requeued' : 'error' });
+    throw err;
+  }
+}
+
+async function runJob(job: Job<PodJobData>, token: string | undefined): Promise<void> {
   const data = job.data;
   if (data.name === '' && data.op === 'status') {
     await statusSync.run();
+    return;
+  }
+  if (data.name === '' && data.op === 'resync') {
+    await nodeResync.run();
     return;
   }
   const log = logger.child({ pod: `${data.namespace}/${data.name}`, jobId: job.id, op: data.op });

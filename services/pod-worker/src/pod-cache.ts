@@ -1,5 +1,5 @@
 import type { V1Pod } from '@kubernetes/client-node';
-import { runListWatch, type KubeRestClient, type Logger } from '@vk-ts/core';
+import { compareResourceVersions, runListWatch, type KubeRestClient, type Logger } from '@vk-ts/core';
 
 export interface PodCacheOptions {
   client: KubeRestClient;
@@ -7,18 +7,46 @@ export interface PodCacheOptions {
   logger: Logger;
 }
 
+/** What the node resync needs of a pod, without parsing it. */
+export interface PodSummary {
+  namespace: string;
+  name: string;
+  uid: string;
+  generation: number | undefined;
+  terminating: boolean;
+  phase: string | undefined;
+}
+
+interface Entry extends PodSummary {
+  resourceVersion: string;
+  /** The pod as JSON, without managedFields: a string costs a third of the memory of the parsed object. */
+  json: string;
+}
+
 /**
  * The pods bound to one node as a list+watch keeps them, so that a job whose
- * pod the cache holds at the job's resourceVersion costs no GET (a burst of
- * N pods then costs N status PATCHes and no reads). Entries drop
- * `managedFields`, which no worker reads, to keep memory per pod small.
- * Lookups never wait for the cache: a miss is answered by the API server.
+ * pod the cache holds costs no GET (a burst of N pods then costs N status
+ * PATCHes and no reads).
+ *
+ * A job's pod is served when the cache holds it at the job's resourceVersion
+ * or a newer one (resourceVersions are comparable since Kubernetes 1.35,
+ * KEP-5504; otherwise only the same version counts). When the cache is
+ * behind (a busy worker reads its watch later than the node-agent enqueued
+ * the job), `getFresh` waits a bounded time for the watch to catch up before
+ * the caller falls back to a GET.
+ *
+ * Memory: entries are kept as JSON without `managedFields` plus a few
+ * summary fields, about 3 KB per pod instead of about 10 KB parsed; each
+ * lookup parses its pod, so callers get their own copy to modify.
  */
 export class PodCache {
   readonly #o: PodCacheOptions;
-  readonly #pods = new Map<string, V1Pod>();
+  readonly #pods = new Map<string, Entry>();
   readonly #abort = new AbortController();
   #loop: Promise<void> | undefined;
+  #synced = false;
+  /** key → callbacks run at the next change of that key (ADDED, MODIFIED, DELETED). */
+  readonly #waiters = new Map<string, Set<() => void>>();
 
   constructor(options: PodCacheOptions) {
     this.#o = options;
@@ -32,21 +60,66 @@ export class PodCache {
       onList: (items) => {
         this.#pods.clear();
         for (const pod of items) this.#put(pod);
+        this.#synced = true;
       },
       onEvent: (type, pod) => {
-        if (type === 'DELETED') this.#pods.delete(keyOf(pod));
-        else this.#put(pod);
+        if (type === 'DELETED') {
+          this.#pods.delete(keyOf(pod));
+          this.#wake(keyOf(pod));
+        } else {
+          this.#put(pod);
+        }
       },
       logger: this.#o.logger.child({ component: 'pod-cache' }),
       signal: this.#abort.signal,
     });
   }
 
-  /** The cached pod when the cache has it at exactly `resourceVersion` (any version when that is empty). */
+  /** The cached pod when the cache has it at `resourceVersion` or newer (any version when that is empty). */
   get(namespace: string, name: string, resourceVersion: string): V1Pod | undefined {
-    const pod = this.#pods.get(`${namespace}/${name}`);
-    if (!pod) return undefined;
-    return !resourceVersion || pod.metadata?.resourceVersion === resourceVersion ? pod : undefined;
+    const entry = this.#pods.get(`${namespace}/${name}`);
+    if (!entry) return undefined;
+    return !resourceVersion || atLeast(entry.resourceVersion, resourceVersion) ? JSON.parse(entry.json) as V1Pod : undefined;
+  }
+
+  /**
+   * Like `get`, but when the cache holds the pod at an older version, waits
+   * up to `maxWaitMs` for the watch to bring the job's version. Undefined
+   * when it did not come (or the pod is not cached at all: a pod the watch
+   * has not shown yet is not waited for, its GET is the answer).
+   */
+  async getFresh(namespace: string, name: string, resourceVersion: string, maxWaitMs: number): Promise<V1Pod | undefined> {
+    const key = `${namespace}/${name}`;
+    const deadline = Date.now() + maxWaitMs;
+    for (;;) {
+      const hit = this.get(namespace, name, resourceVersion);
+      if (hit || !this.#pods.has(key)) return hit;
+      const left = deadline - Date.now();
+      if (left <= 0) return undefined;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, left);
+        let waiters = this.#waiters.get(key);
+        if (!waiters) this.#waiters.set(key, (waiters = new Set()));
+        waiters.add(done);
+        function done(): void {
+          clearTimeout(timer);
+          waiters!.delete(done);
+          resolve();
+        }
+      });
+    }
+  }
+
+  /** True once the first list arrived: from then on `summaries()` is the node's pods as of the watch. */
+  get synced(): boolean {
+    return this.#synced;
+  }
+
+  /** A summary of every cached pod. */
+  *summaries(): IterableIterator<PodSummary> {
+    for (const { namespace, name, uid, generation, terminating, phase } of this.#pods.values()) {
+      yield { namespace, name, uid, generation, terminating, phase };
+    }
   }
 
   get size(): number {
@@ -59,9 +132,33 @@ export class PodCache {
   }
 
   #put(pod: V1Pod): void {
-    if (pod.metadata) delete pod.metadata.managedFields;
-    this.#pods.set(keyOf(pod), pod);
+    const m = pod.metadata ?? {};
+    delete m.managedFields;
+    const key = keyOf(pod);
+    this.#pods.set(key, { ...summaryOf(pod), resourceVersion: m.resourceVersion ?? '', json: JSON.stringify(pod) });
+    this.#wake(key);
   }
+
+  #wake(key: string): void {
+    const waiters = this.#waiters.get(key);
+    if (!waiters) return;
+    this.#waiters.delete(key);
+    for (const wake of waiters) wake();
+  }
+}
+
+export function summaryOf(pod: V1Pod): PodSummary {
+  const m = pod.metadata ?? {};
+  return {
+    namespace: m.namespace ?? '', name: m.name ?? '', uid: m.uid ?? '', generation: m.generation,
+    terminating: m.deletionTimestamp !== undefined && m.deletionTimestamp !== null, phase: pod.status?.phase,
+  };
+}
+
+/** Whether `have` is `want` or newer; without comparable versions, only the same version counts. */
+function atLeast(have: string, want: string): boolean {
+  const order = compareResourceVersions(have, want);
+  return order === undefined ? have === want : order >= 0;
 }
 
 function keyOf(pod: V1Pod): string {

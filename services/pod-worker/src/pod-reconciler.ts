@@ -34,6 +34,9 @@ export interface ReconcileResult {
 
 const DONE: ReconcileResult = {};
 
+/** How long a job waits for the worker's pod cache to reach the job's version before reading the API server. */
+const CACHE_WAIT_MS = 2000;
+
 /**
  * One reconcile pass for one pod: read the latest pod, ask the provider what
  * it has, converge. Level-triggered: the job only names the pod, so a pass
@@ -50,15 +53,11 @@ export class PodReconciler {
   }
 
   async reconcile(job: PodJobData, ctx: ReconcileContext = { finalAttempt: false }): Promise<ReconcileResult> {
-    if (job.name === '' && job.op === 'resync') {
-      await this.#sweepOrphans();
-      return DONE;
-    }
     const { client, provider, digests } = this.#o;
     const jobRef: PodRef = { namespace: job.namespace, name: job.name, uid: job.uid };
     let pod: V1Pod;
     try {
-      pod = this.#o.cache?.get(job.namespace, job.name, job.resourceVersion) ?? await client.get<V1Pod>(podPath(job));
+      pod = await this.#o.cache?.getFresh(job.namespace, job.name, job.resourceVersion, CACHE_WAIT_MS) ?? await client.get<V1Pod>(podPath(job));
     } catch (err) {
       if (!isKubeNotFound(err)) throw err;
       // Gone from the API server (force delete, or the last pass deleted it): make sure the provider follows.
@@ -143,7 +142,7 @@ export class PodReconciler {
       this.#o.logger.debug({ pod: `${provided.ref.namespace}/${provided.ref.name}`, changed }, 'writing pod status');
       await this.#o.client.patch(`${podPath(provided.ref)}/status`, { metadata: { uid: provided.ref.uid }, status: desired }, PatchType.StrategicMerge);
     }
-    await this.#o.digests.set(provided);
+    await this.#o.digests.set(provided, pod.metadata?.generation);
   }
 
   async #markLost(pod: V1Pod): Promise<void> {
@@ -171,29 +170,6 @@ export class PodReconciler {
     await this.#o.client.patch(`${podPath({ namespace: m.namespace!, name: m.name! })}/status`,
       { metadata: { uid: m.uid }, status: final ? { phase: 'Failed', reason, message } : { reason, message } }, PatchType.StrategicMerge)
       .catch((e: unknown) => this.#o.logger.warn({ err: e }, 'cannot write failure status'));
-  }
-
-  /**
-   * Deletes provider pods that no pod object on this node owns (providers only
-   * list pods this installation created). Each candidate is read again by
-   * name first, so a pod created after the list is never taken for an orphan.
-   */
-  async #sweepOrphans(): Promise<void> {
-    const { client, provider, nodeName, logger, digests } = this.#o;
-    const list = await client.get<{ items: V1Pod[] }>('/api/v1/pods', { query: { fieldSelector: `spec.nodeName=${nodeName}` } });
-    const owned = new Set(list.items.map((p) => p.metadata!.uid));
-    for (const pp of await provider.listPods()) {
-      if (owned.has(pp.ref.uid)) continue;
-      try {
-        const current = await client.get<V1Pod>(podPath(pp.ref));
-        if (current.metadata?.uid === pp.ref.uid && current.spec?.nodeName === nodeName) continue;
-      } catch (err) {
-        if (!isKubeNotFound(err)) throw err;
-      }
-      logger.info({ pod: `${pp.ref.namespace}/${pp.ref.name}`, uid: pp.ref.uid }, 'deleting orphan provider pod');
-      await provider.deletePod(pp.ref, { gracePeriodSeconds: 0 });
-      await digests.delete(pp.ref.uid);
-    }
   }
 
   #event(pod: V1Pod, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {

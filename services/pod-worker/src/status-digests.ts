@@ -6,6 +6,8 @@ import { podStatusDigestKey, type PodRef, type ProviderPod } from '@vk-ts/core';
 export interface StatusDigest {
   ref: PodRef;
   digest: string;
+  /** The pod's metadata.generation that pass reconciled (undefined when unknown: a value written by an older version). */
+  generation: number | undefined;
 }
 
 /** A short, stable fingerprint of what the provider reports for a pod. */
@@ -14,9 +16,11 @@ export function digestOf(pod: ProviderPod): string {
 }
 
 /**
- * One Redis hash per node, uid → "<digest> <namespace>/<name>". Written after
- * each status write; the batch status sync compares one provider listing with
- * it and only enqueues the pods whose provider state changed or vanished.
+ * One Redis hash per node, uid → "<digest> <generation> <namespace>/<name>".
+ * Written after each pass that brought a pod's status up to date; the batch
+ * status sync compares one provider listing with it and only enqueues the
+ * pods whose provider state changed or vanished, and the node resync
+ * enqueues only pods without an entry, or whose spec generation moved on.
  * Losing it (FLUSHALL) costs nothing but one resync: entries come back as
  * pods are reconciled again.
  */
@@ -29,8 +33,8 @@ export class StatusDigests {
     this.#key = podStatusDigestKey(nodeName);
   }
 
-  async set(pod: ProviderPod): Promise<void> {
-    await this.#redis.hset(this.#key, pod.ref.uid, `${digestOf(pod)} ${pod.ref.namespace}/${pod.ref.name}`);
+  async set(pod: ProviderPod, generation: number | undefined): Promise<void> {
+    await this.#redis.hset(this.#key, pod.ref.uid, `${digestOf(pod)} ${generation ?? '-'} ${pod.ref.namespace}/${pod.ref.name}`);
   }
 
   async delete(uid: string): Promise<void> {
@@ -40,9 +44,12 @@ export class StatusDigests {
   async all(): Promise<Map<string, StatusDigest>> {
     const out = new Map<string, StatusDigest>();
     for (const [uid, value] of Object.entries(await this.#redis.hgetall(this.#key))) {
-      const [digest = '', path = ''] = value.split(' ', 2);
+      const parts = value.split(' ');
+      // Two fields: written before the generation was recorded; it reads as "unknown", which the resync re-checks once.
+      const [digest = '', gen, path = ''] = parts.length >= 3 ? parts : [parts[0], undefined, parts[1]];
       const slash = path.indexOf('/');
-      out.set(uid, { digest, ref: { namespace: path.slice(0, slash), name: path.slice(slash + 1), uid } });
+      const generation = gen === undefined || gen === '-' ? undefined : Number(gen);
+      out.set(uid, { digest, generation, ref: { namespace: path.slice(0, slash), name: path.slice(slash + 1), uid } });
     }
     return out;
   }

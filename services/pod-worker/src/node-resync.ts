@@ -1,0 +1,104 @@
+import type { V1Pod } from '@kubernetes/client-node';
+import {
+  isKubeNotFound, type KubeRestClient, type Logger, type PodJobData, type Provider, type ProviderPod,
+} from '@vk-ts/core';
+import { summaryOf, type PodCache, type PodSummary } from './pod-cache.ts';
+import type { StatusDigests } from './status-digests.ts';
+
+export interface NodeResyncOptions {
+  client: KubeRestClient;
+  provider: Provider;
+  digests: StatusDigests;
+  /** The worker's pod cache; until it has synced, the node's pods are listed from the API server. */
+  cache?: PodCache;
+  /** Enqueues a per-pod job (deduplicated by pod, like the watcher's). */
+  enqueue: (job: PodJobData) => Promise<void>;
+  nodeName: string;
+  logger: Logger;
+}
+
+export interface NodeResyncResult {
+  pods: number;
+  enqueued: number;
+  orphans: number;
+}
+
+/**
+ * The periodic resync, one node-wide job instead of one job per pod: it
+ * rebuilds lost work (a job dropped with Redis, a pass that failed for good)
+ * from three listings held in memory — the node's pods, the provider's pods
+ * and the status digests — and enqueues only the pods that need a pass:
+ *   - terminating pods (their deletion may have lost its job);
+ *   - pods that are not finished and either not in the provider, without a
+ *     digest (their status was never brought up to date), or with a spec
+ *     generation newer than the one last reconciled.
+ * A pod that is Running as last written costs nothing, so a node with 10,000
+ * settled pods resyncs in one job rather than 10,000.
+ * It also deletes provider pods that no pod object on this node owns
+ * (providers only list pods this installation created); each candidate is
+ * read again by name first, so a pod created after the listings is never
+ * taken for an orphan.
+ */
+export class NodeResync {
+  readonly #o: NodeResyncOptions;
+
+  constructor(options: NodeResyncOptions) {
+    this.#o = options;
+  }
+
+  async run(): Promise<NodeResyncResult> {
+    const { provider, digests } = this.#o;
+    // Provider and digests first: a pod created after these listings is in the pod listing but not in them,
+    // and gets a (harmless) extra pass, never the reverse (an orphan verdict is re-checked by name anyway).
+    const [providerPods, known] = await Promise.all([provider.listPods(), digests.all()]);
+    const pods = await this.#nodePods();
+    const inProvider = new Map<string, ProviderPod>(providerPods.map((p) => [p.ref.uid, p]));
+    const jobs: PodJobData[] = [];
+    const owned = new Set<string>();
+    for (const pod of pods) {
+      owned.add(pod.uid);
+      if (needsPass(pod, inProvider.has(pod.uid), known.get(pod.uid)?.generation, known.has(pod.uid))) {
+        jobs.push({ namespace: pod.namespace, name: pod.name, uid: pod.uid, resourceVersion: '', op: 'resync' });
+      }
+    }
+    await Promise.all(jobs.map((job) => this.#o.enqueue(job)));
+    let orphans = 0;
+    for (const pp of providerPods) {
+      if (!owned.has(pp.ref.uid) && await this.#deleteIfOrphan(pp)) orphans += 1;
+    }
+    const result = { pods: pods.length, enqueued: jobs.length, orphans };
+    this.#o.logger.debug(result, 'node resync done');
+    return result;
+  }
+
+  async #nodePods(): Promise<PodSummary[]> {
+    const { cache, client, nodeName } = this.#o;
+    if (cache?.synced) return [...cache.summaries()];
+    const pods: PodSummary[] = [];
+    await client.listPaged<V1Pod>('/api/v1/pods', { fieldSelector: `spec.nodeName=${nodeName}` }, (page) => {
+      for (const pod of page) pods.push(summaryOf(pod));
+    });
+    return pods;
+  }
+
+  async #deleteIfOrphan(pp: ProviderPod): Promise<boolean> {
+    const { client, provider, nodeName, logger, digests } = this.#o;
+    try {
+      const current = await client.get<V1Pod>(`/api/v1/namespaces/${encodeURIComponent(pp.ref.namespace)}/pods/${encodeURIComponent(pp.ref.name)}`);
+      if (current.metadata?.uid === pp.ref.uid && current.spec?.nodeName === nodeName) return false;
+    } catch (err) {
+      if (!isKubeNotFound(err)) throw err;
+    }
+    logger.info({ pod: `${pp.ref.namespace}/${pp.ref.name}`, uid: pp.ref.uid }, 'deleting orphan provider pod');
+    await provider.deletePod(pp.ref, { gracePeriodSeconds: 0 });
+    await digests.delete(pp.ref.uid);
+    return true;
+  }
+}
+
+/** Whether a pod may have work nobody is doing (see NodeResync). */
+export function needsPass(pod: PodSummary, inProvider: boolean, reconciledGeneration: number | undefined, hasDigest: boolean): boolean {
+  if (pod.terminating) return true;
+  if (pod.phase === 'Succeeded' || pod.phase === 'Failed') return false;
+  return !inProvider || !hasDigest || reconciledGeneration !== pod.generation;
+}
