@@ -76,8 +76,20 @@ export interface RequestOptionsLite {
   query?: Record<string, string | number | boolean | undefined>;
   body?: unknown;
   contentType?: string;
+  /** Accept header; default application/json. */
+  accept?: string;
   signal?: AbortSignal;
 }
+
+/**
+ * Accept headers that make the API server send only objects' metadata
+ * (PartialObjectMetadata), for clients that never read spec or status:
+ * less to serialize, send and parse.
+ */
+export const METADATA_ONLY = {
+  list: 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1',
+  watch: 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1',
+} as const;
 
 export class KubeRestClient {
   readonly server: URL;
@@ -138,12 +150,12 @@ export class KubeRestClient {
    * consistent snapshot). Only one page is held at a time, which keeps a
    * 10,000-pod list from costing its whole JSON at once.
    */
-  async listPaged<T>(path: string, query: RequestOptionsLite['query'], onPage: (items: T[]) => void | Promise<void>, pageSize = 500): Promise<string> {
+  async listPaged<T>(path: string, query: RequestOptionsLite['query'], onPage: (items: T[]) => void | Promise<void>, pageSize = 500, accept?: string): Promise<string> {
     let resourceVersion: string | undefined;
     let cont: string | undefined;
     do {
       const page: { metadata: { resourceVersion?: string; continue?: string }; items: T[] } =
-        await this.get(path, { query: { ...query, limit: pageSize, continue: cont } });
+        await this.get(path, { query: { ...query, limit: pageSize, continue: cont }, accept });
       resourceVersion ??= page.metadata.resourceVersion;
       await onPage(page.items);
       cont = page.metadata.continue || undefined;
@@ -167,10 +179,10 @@ export class KubeRestClient {
    * stream, the signal aborts, or an ERROR event arrives (thrown as
    * KubeApiError so callers can tell 410 Gone apart).
    */
-  async watch<T>(path: string, query: RequestOptionsLite['query'], onEvent: (event: WatchEvent<T>) => void, signal: AbortSignal): Promise<void> {
+  async watch<T>(path: string, query: RequestOptionsLite['query'], onEvent: (event: WatchEvent<T>) => void, signal: AbortSignal, accept?: string): Promise<void> {
     await this.#bucket.acquire();
     await this.#refreshHeaders();
-    const res = await this.#send('GET', path, { query: { ...query, watch: true }, signal }, 0);
+    const res = await this.#send('GET', path, { query: { ...query, watch: true }, signal, accept }, 0);
     const code = res.statusCode ?? 0;
     this.#requests?.inc({ verb: 'WATCH', code: String(code) });
     if (code !== 200) throw new KubeApiError('WATCH', path, code, safeParse(await readText(res)));
@@ -219,7 +231,7 @@ export class KubeRestClient {
     const payload = options.body === undefined ? undefined : Buffer.from(JSON.stringify(options.body));
     const headers: Record<string, string> = {
       ...this.#headers,
-      accept: 'application/json',
+      accept: options.accept ?? 'application/json',
       'user-agent': this.#userAgent,
     };
     if (payload) {

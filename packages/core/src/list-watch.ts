@@ -1,5 +1,5 @@
 import { Backoff, delay } from './backoff.ts';
-import { isKubeGone, type KubeRestClient, type WatchEvent } from './kube-rest-client.ts';
+import { METADATA_ONLY, isKubeGone, type KubeRestClient, type WatchEvent } from './kube-rest-client.ts';
 import type { Logger } from './logger.ts';
 
 interface Versioned {
@@ -11,8 +11,8 @@ export interface ListWatchOptions<T extends Versioned> {
   /** Collection path, e.g. `/api/v1/pods`. */
   path: string;
   fieldSelector?: string;
-  /** Applied to each listed object as its page arrives, so a long list never holds full objects it will not keep. */
-  slim?: (item: T) => T;
+  /** Only the objects' metadata (PartialObjectMetadata) is listed and watched. */
+  metadataOnly?: boolean;
   /** Called with every object after each (re)list, before the watch resumes. */
   onList: (items: T[]) => void | Promise<void>;
   /** Called for ADDED, MODIFIED and DELETED (bookmarks only move the resourceVersion). */
@@ -35,8 +35,8 @@ export async function runListWatch<T extends Versioned>(o: ListWatchOptions<T>):
       if (!resourceVersion) {
         const items: T[] = [];
         const listed = await o.client.listPaged<T>(o.path, { fieldSelector: o.fieldSelector }, (page) => {
-          for (const item of page) items.push(o.slim ? o.slim(item) : item);
-        });
+          items.push(...page);
+        }, 500, o.metadataOnly ? METADATA_ONLY.list : undefined);
         await o.onList(items);
         resourceVersion = listed;
       }
@@ -44,7 +44,7 @@ export async function runListWatch<T extends Versioned>(o: ListWatchOptions<T>):
         backoff.reset();
         resourceVersion = event.object.metadata?.resourceVersion ?? resourceVersion;
         if (event.type !== 'BOOKMARK' && event.type !== 'ERROR') o.onEvent(event.type, event.object);
-      }, o.signal);
+      }, o.signal, o.metadataOnly ? METADATA_ONLY.watch : undefined);
     } catch (err) {
       if (o.signal.aborted) break;
       if (isKubeGone(err)) {
