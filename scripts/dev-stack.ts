@@ -4,6 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { SERVICE_V8_FLAGS } from '@vk-ts/core';
 import { MockBackendServer } from '@vk-ts/provider-mock';
 import { ControlPlane, REPO_ROOT, RedisServer, freePort, stopChild } from '@vk-ts/testbed';
 
@@ -21,7 +22,7 @@ function say(message: string): void {
 }
 
 function startService(name: string, args: string[]): ChildProcess {
-  const child = spawn(process.execPath, [join(REPO_ROOT, 'services', name, 'src/main.ts'), ...args], {
+  const child = spawn(process.execPath, [...SERVICE_V8_FLAGS, join(REPO_ROOT, 'services', name, 'src/main.ts'), ...args], {
     stdio: ['ignore', 'inherit', 'inherit'],
     env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' },
   });

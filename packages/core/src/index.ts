@@ -14,5 +14,6 @@ export * from './backoff.ts';
 export * from './queue-contract.ts';
 export * from './quantity.ts';
 export * from './resource-version.ts';
+export * from './service-runtime.ts';
 export * from './list-watch.ts';
 export * from './stats-summary.ts';

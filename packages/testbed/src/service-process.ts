@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { stopChild, waitForExit } from './child-process.ts';
 import { REPO_ROOT } from './paths.ts';
+import { SERVICE_V8_FLAGS } from '@vk-ts/core';
 
 /**
  * One of our services run as a real process (node services/<name>/src/main.ts),
@@ -30,7 +31,7 @@ export class ServiceProcess {
   }
 
   static start(name: 'node-agent' | 'pod-worker' | 'kubelet-api', args: string[], env: NodeJS.ProcessEnv = {}): ServiceProcess {
-    const child = spawn(process.execPath, [join(REPO_ROOT, 'services', name, 'src/main.ts'), ...args], {
+    const child = spawn(process.execPath, [...SERVICE_V8_FLAGS, join(REPO_ROOT, 'services', name, 'src/main.ts'), ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, LOG_LEVEL: 'info', ...env },
     });
