@@ -60,7 +60,7 @@ export class EventRecorder {
       count: 1,
     };
     try {
-      await this.#client.create(`/api/v1/namespaces/${encodeURIComponent(namespace)}/events`, event);
+      await this.#client.create(`/api/v1/namespaces/${encodeURIComponent(namespace)}/events`, event, { discardBody: true });
     } catch (err) {
       this.#logger.warn({ err, reason, object: `${object.kind}/${object.namespace ?? ''}/${object.name}` }, 'cannot record event');
     }

@@ -2,6 +2,7 @@ import { Agent, request as httpsRequest, type RequestOptions } from 'node:https'
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { createInterface } from 'node:readline';
 import { text as readText } from 'node:stream/consumers';
+import { finished } from 'node:stream/promises';
 import { Counter, type Registry } from 'prom-client';
 import { ErrorCodes, VkError } from './errors.ts';
 import type { KubeConfigLike } from './kube-client.ts';
@@ -78,6 +79,12 @@ export interface RequestOptionsLite {
   contentType?: string;
   /** Accept header; default application/json. */
   accept?: string;
+  /**
+   * A successful answer's body is drained unread and the call resolves to
+   * undefined: for writes whose caller never looks at the returned object
+   * (a status PATCH answers with the whole pod, which is CPU to decode and parse).
+   */
+  discardBody?: boolean;
   signal?: AbortSignal;
 }
 
@@ -167,9 +174,14 @@ export class KubeRestClient {
     await this.#bucket.acquire();
     await this.#refreshHeaders();
     const res = await this.#send(method, path, options, this.#timeoutMs);
-    const text = await readText(res);
     const code = res.statusCode ?? 0;
     this.#requests?.inc({ verb: method, code: String(code) });
+    if (options.discardBody && code >= 200 && code < 300) {
+      res.resume();
+      await finished(res);
+      return undefined as T;
+    }
+    const text = await readText(res);
     if (code >= 200 && code < 300) return (text ? JSON.parse(text) : undefined) as T;
     throw new KubeApiError(method, path, code, safeParse(text));
   }

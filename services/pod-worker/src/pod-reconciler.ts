@@ -126,7 +126,7 @@ export class PodReconciler {
     this.#o.logger.debug({ pod: `${ref.namespace}/${ref.name}`, uid: ref.uid, forced: !stopped }, 'provider stopped the pod: deleting the pod object');
     try {
       // Grace 0 with a UID precondition: never deletes a newer pod of the same name.
-      await client.delete(podPath(ref), { apiVersion: 'v1', kind: 'DeleteOptions', gracePeriodSeconds: 0, preconditions: { uid: ref.uid } });
+      await client.delete(podPath(ref), { apiVersion: 'v1', kind: 'DeleteOptions', gracePeriodSeconds: 0, preconditions: { uid: ref.uid } }, { discardBody: true });
     } catch (err) {
       if (!isKubeNotFound(err) && !isKubeConflict(err)) throw err;
     }
@@ -140,7 +140,7 @@ export class PodReconciler {
     const changed = changedStatusFields(pod, desired);
     if (changed.length) {
       this.#o.logger.debug({ pod: `${provided.ref.namespace}/${provided.ref.name}`, changed }, 'writing pod status');
-      await this.#o.client.patch(`${podPath(provided.ref)}/status`, { metadata: { uid: provided.ref.uid }, status: desired }, PatchType.StrategicMerge);
+      await this.#o.client.patch(`${podPath(provided.ref)}/status`, { metadata: { uid: provided.ref.uid }, status: desired }, PatchType.StrategicMerge, { discardBody: true });
     }
     await this.#o.digests.set(provided, pod.metadata?.generation);
   }
