@@ -83,19 +83,24 @@ export class PodCache {
   }
 
   /**
-   * Like `get`, but when the cache holds the pod at an older version, waits
-   * up to `maxWaitMs` for the watch to bring the job's version. Undefined
-   * when it did not come (or the pod is not cached at all: a pod the watch
-   * has not shown yet is not waited for, its GET is the answer).
+   * Like `get`, but when the cache is behind the job's version, waits up to
+   * `maxWaitMs` for the watch to bring it. A pod the cache does not hold is
+   * waited for only when `expectPresent` (the job was enqueued for a version
+   * that exists, e.g. a creation the watch has not shown this worker yet);
+   * otherwise (a deletion) its absence is the answer. Undefined when the
+   * version did not come: the caller reads the API server.
    */
-  async getFresh(namespace: string, name: string, resourceVersion: string, maxWaitMs: number): Promise<V1Pod | undefined> {
+  async getFresh(namespace: string, name: string, resourceVersion: string, maxWaitMs: number, expectPresent = false): Promise<V1Pod | undefined> {
     const key = `${namespace}/${name}`;
     const deadline = Date.now() + maxWaitMs;
+    let waited = false;
     for (;;) {
       const hit = this.get(namespace, name, resourceVersion);
-      if (hit || !this.#pods.has(key)) return hit;
+      // Once woken for this key, a missing pod is gone (DELETED came): no more waiting.
+      if (hit || (!this.#pods.has(key) && (!expectPresent || waited || !resourceVersion))) return hit;
       const left = deadline - Date.now();
       if (left <= 0) return undefined;
+      waited = true;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, left);
         let waiters = this.#waiters.get(key);

@@ -57,7 +57,9 @@ export class PodReconciler {
     const jobRef: PodRef = { namespace: job.namespace, name: job.name, uid: job.uid };
     let pod: V1Pod;
     try {
-      pod = await this.#o.cache?.getFresh(job.namespace, job.name, job.resourceVersion, CACHE_WAIT_MS) ?? await client.get<V1Pod>(podPath(job));
+      // create/update jobs name a version the node-agent saw, so the worker's watch will bring it too.
+      const expectPresent = job.op === 'create' || job.op === 'update';
+      pod = await this.#o.cache?.getFresh(job.namespace, job.name, job.resourceVersion, CACHE_WAIT_MS, expectPresent) ?? await client.get<V1Pod>(podPath(job));
     } catch (err) {
       if (!isKubeNotFound(err)) throw err;
       // Gone from the API server (force delete, or the last pass deleted it): make sure the provider follows.
