@@ -167,6 +167,28 @@ describe('pod pipeline under crashes and at any number of workers', function () 
     await assertAllRunningOnce(stack, 30);
   });
 
+  it('a burst of 100 pods costs the API server one status PATCH per pod and no read, as the worker\'s own metrics count', async () => {
+    const stack = await startStack('cs-cost', 1);
+    const worker = stack.workers[0]!;
+    await worker.waitForOutput(/"msg":"health server listening"/);
+    const port = Number(/"port":(\d+)[^\n]*"msg":"health server listening"/.exec(worker.output)?.[1]);
+    const requests = async (): Promise<Record<string, number>> => {
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      const out: Record<string, number> = {};
+      for (const m of text.matchAll(/^vk_kube_api_requests_total\{verb="(\w+)",code="(\d+)"[^}]*\} (\d+)/gm)) out[`${m[1]} ${m[2]}`] = Number(m[3]);
+      return out;
+    };
+    // The worker's cache has listed the node (its one GET) before the burst.
+    await waitFor('pod cache listed', async () => ((await requests())['GET 200'] ?? 0) >= 1);
+    const before = await requests();
+    await createPods(stack, names('c', 100));
+    await assertAllRunningOnce(stack, 100);
+    const after = await requests();
+    const delta = (key: string) => (after[key] ?? 0) - (before[key] ?? 0);
+    assert.equal(delta('PATCH 200'), 100, 'one status PATCH per pod');
+    assert.equal(delta('GET 200') + delta('GET 404'), 0, 'pods are read from the worker\'s watch cache, not the API server');
+  });
+
   it('create then delete the same pod within milliseconds, 100 times: nothing left in the provider, no pod stuck', async () => {
     const stack = await startStack('cs-flip', 2);
     const flips = names('flip', 100);
