@@ -56,10 +56,14 @@ export class PodReconciler {
     const { client, provider, digests } = this.#o;
     const jobRef: PodRef = { namespace: job.namespace, name: job.name, uid: job.uid };
     let pod: V1Pod;
+    let maybeStale: boolean;
     try {
       // create/update jobs name a version the node-agent saw, so the worker's watch will bring it too.
       const expectPresent = job.op === 'create' || job.op === 'update';
-      pod = await this.#o.cache?.getFresh(job.namespace, job.name, job.resourceVersion, CACHE_WAIT_MS, expectPresent) ?? await client.get<V1Pod>(podPath(job));
+      const cached = await this.#o.cache?.getFresh(job.namespace, job.name, job.resourceVersion, CACHE_WAIT_MS, expectPresent);
+      // A job without a version (node resync, status sync) may find the cache a moment behind our own last write.
+      maybeStale = cached !== undefined && !job.resourceVersion;
+      pod = cached ?? await client.get<V1Pod>(podPath(job));
     } catch (err) {
       if (!isKubeNotFound(err)) throw err;
       // Gone from the API server (force delete, or the last pass deleted it): make sure the provider follows.
@@ -104,7 +108,7 @@ export class PodReconciler {
       await provider.updatePod(await this.#resolver.resolve(pod));
       provided = (await provider.getPod(ref)) ?? provided;
     }
-    await this.#writeStatus(pod, provided);
+    await this.#writeStatus(pod, provided, maybeStale);
     return DONE;
   }
 
@@ -137,9 +141,16 @@ export class PodReconciler {
   }
 
   /** Writes `pods/status` when it would change, and remembers what it was derived from for the batch status sync. */
-  async #writeStatus(pod: V1Pod, provided: ProviderPod): Promise<void> {
+  /**
+   * `maybeStale`: the pod came from the cache for a job without a version, so
+   * the cache may not show our own last write yet. Then, when the status
+   * record says the status was already written from exactly this provider
+   * state at this generation, the write is skipped instead of repeated.
+   */
+  async #writeStatus(pod: V1Pod, provided: ProviderPod, maybeStale: boolean): Promise<void> {
     const desired = desiredPodStatus(pod, provided, new Date().toISOString());
     const changed = changedStatusFields(pod, desired);
+    if (changed.length && maybeStale && await this.#o.digests.wroteFrom(provided, pod.metadata?.generation)) return;
     if (changed.length) {
       this.#o.logger.debug({ pod: `${provided.ref.namespace}/${provided.ref.name}`, changed }, 'writing pod status');
       await this.#o.client.patch(`${podPath(provided.ref)}/status`, { metadata: { uid: provided.ref.uid }, status: desired }, PatchType.StrategicMerge, { discardBody: true });

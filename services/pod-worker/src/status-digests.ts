@@ -37,6 +37,12 @@ export class StatusDigests {
     await this.#redis.hset(this.#key, pod.ref.uid, `${digestOf(pod)} ${generation ?? '-'} ${pod.ref.namespace}/${pod.ref.name}`);
   }
 
+  /** Whether the pod's status was last written from exactly this provider state at this generation. */
+  async wroteFrom(pod: ProviderPod, generation: number | undefined): Promise<boolean> {
+    const value = await this.#redis.hget(this.#key, pod.ref.uid);
+    return value === `${digestOf(pod)} ${generation ?? '-'} ${pod.ref.namespace}/${pod.ref.name}`;
+  }
+
   async delete(uid: string): Promise<void> {
     await this.#redis.hdel(this.#key, uid);
   }
