@@ -1,5 +1,6 @@
 import type { ControlPlane } from '@vk-ts/testbed';
 import type { KubeRestClient } from '@vk-ts/core';
+import type { BenchProcess } from './bench-process.ts';
 
 /** What a system under test needs from the run. */
 export interface BenchContext {
@@ -40,5 +41,16 @@ export async function waitNodeReady(client: KubeRestClient, nodeName: string, ti
     }
     if (Date.now() > deadline) throw new Error(`node ${nodeName} not Ready within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** Waits for a peer process's `"event":"ready"` line and its Node Ready; stops the process if either does not come. */
+export async function waitProcessAndNodeReady(ctx: BenchContext, proc: BenchProcess, nodeName: string): Promise<void> {
+  try {
+    await proc.waitForLine(/"event":"ready"/, 60_000);
+    await waitNodeReady(ctx.client, nodeName);
+  } catch (err) {
+    await proc.stop();
+    throw err;
   }
 }

@@ -1,19 +1,13 @@
 import { join } from 'node:path';
 import { REPO_ROOT } from '@vk-ts/testbed';
 import { BenchProcess } from './bench-process.ts';
-import { waitNodeReady, type BenchContext, type BenchSystem } from './bench-system.ts';
+import { waitProcessAndNodeReady, type BenchContext, type BenchSystem } from './bench-system.ts';
 
 /** The "limit" peer: bench/limit-status-writer.ts, one PATCH per pod to Running, one DELETE per pod to go. */
 export async function startLimit(ctx: BenchContext, options: { nodeName: string; concurrency: number }): Promise<BenchSystem> {
   const proc = new BenchProcess('limit-status-writer', process.execPath, [join(REPO_ROOT, 'bench/limit-status-writer.ts'),
     '--kubeconfig', ctx.controlPlane.kubeconfigPath, '--nodename', options.nodeName, '--concurrency', String(options.concurrency)], { logFile: join(ctx.logDir, 'limit-status-writer.log') });
-  try {
-    await proc.waitForLine(/"event":"ready"/, 60_000);
-    await waitNodeReady(ctx.client, options.nodeName);
-  } catch (err) {
-    await proc.stop();
-    throw err;
-  }
+  await waitProcessAndNodeReady(ctx, proc, options.nodeName);
   return {
     label: 'limit',
     kind: 'limit',

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { BenchProcess } from './bench-process.ts';
-import { waitNodeReady, type BenchContext, type BenchSystem } from './bench-system.ts';
+import { waitProcessAndNodeReady, type BenchContext, type BenchSystem } from './bench-system.ts';
 
 /**
  * Upstream virtual-kubelet: tools/upstream-vk (its node library, pinned in
@@ -11,13 +11,7 @@ import { waitNodeReady, type BenchContext, type BenchSystem } from './bench-syst
 export async function startUpstreamVk(ctx: BenchContext, options: { binary: string; nodeName: string; podSyncWorkers: number; queueRateLimit: boolean }): Promise<BenchSystem> {
   const proc = new BenchProcess('upstream-vk', options.binary, ['--kubeconfig', ctx.controlPlane.kubeconfigPath, '--nodename', options.nodeName,
     '--pod-sync-workers', String(options.podSyncWorkers), '--kube-api-qps', '-1', `--queue-rate-limit=${options.queueRateLimit}`, '--log-level', 'warn'], { logFile: join(ctx.logDir, 'upstream-vk.log') });
-  try {
-    await proc.waitForLine(/"event":"ready"/, 60_000);
-    await waitNodeReady(ctx.client, options.nodeName);
-  } catch (err) {
-    await proc.stop();
-    throw err;
-  }
+  await waitProcessAndNodeReady(ctx, proc, options.nodeName);
   return {
     label: options.queueRateLimit ? 'virtual-kubelet (default queue limiter)' : 'virtual-kubelet',
     kind: options.queueRateLimit ? 'upstream-vk-default' : 'upstream-vk',

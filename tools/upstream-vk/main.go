@@ -180,7 +180,7 @@ func newBenchProvider() *benchProvider {
 
 func key(namespace, name string) string { return namespace + "/" + name }
 
-func (p *benchProvider) CreatePod(_ context.Context, pod *v1.Pod) error {
+func (p *benchProvider) CreatePod(ctx context.Context, pod *v1.Pod) error {
 	now := metav1.NewTime(time.Now())
 	pod.Status = v1.PodStatus{
 		Phase: v1.PodRunning, HostIP: "1.2.3.4", PodIP: "5.6.7.8", StartTime: &now,
@@ -196,12 +196,7 @@ func (p *benchProvider) CreatePod(_ context.Context, pod *v1.Pod) error {
 			State: v1.ContainerState{Running: &v1.ContainerStateRunning{StartedAt: now}},
 		})
 	}
-	p.mu.Lock()
-	p.pods[key(pod.Namespace, pod.Name)] = pod
-	notify := p.notifier
-	p.mu.Unlock()
-	notify(pod)
-	return nil
+	return p.UpdatePod(ctx, pod)
 }
 
 func (p *benchProvider) UpdatePod(_ context.Context, pod *v1.Pod) error {

@@ -157,7 +157,8 @@ export class KubeRestClient {
    * consistent snapshot). Only one page is held at a time, which keeps a
    * 10,000-pod list from costing its whole JSON at once.
    */
-  async listPaged<T>(path: string, query: RequestOptionsLite['query'], onPage: (items: T[]) => void | Promise<void>, pageSize = 500, accept?: string): Promise<string> {
+  async listPaged<T>(path: string, query: RequestOptionsLite['query'], onPage: (items: T[]) => void | Promise<void>,
+    { pageSize = 500, accept }: { pageSize?: number; accept?: string } = {}): Promise<string> {
     let resourceVersion: string | undefined;
     let cont: string | undefined;
     do {

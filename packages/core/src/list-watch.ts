@@ -36,7 +36,7 @@ export async function runListWatch<T extends Versioned>(o: ListWatchOptions<T>):
         const items: T[] = [];
         const listed = await o.client.listPaged<T>(o.path, { fieldSelector: o.fieldSelector }, (page) => {
           items.push(...page);
-        }, 500, o.metadataOnly ? METADATA_ONLY.list : undefined);
+        }, { accept: o.metadataOnly ? METADATA_ONLY.list : undefined });
         await o.onList(items);
         resourceVersion = listed;
       }

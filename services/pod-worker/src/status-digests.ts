@@ -34,13 +34,13 @@ export class StatusDigests {
   }
 
   async set(pod: ProviderPod, generation: number | undefined): Promise<void> {
-    await this.#redis.hset(this.#key, pod.ref.uid, `${digestOf(pod)} ${generation ?? '-'} ${pod.ref.namespace}/${pod.ref.name}`);
+    await this.#redis.hset(this.#key, pod.ref.uid, valueOf(pod, generation));
   }
 
   /** Whether the pod's status was last written from exactly this provider state at this generation. */
   async wroteFrom(pod: ProviderPod, generation: number | undefined): Promise<boolean> {
     const value = await this.#redis.hget(this.#key, pod.ref.uid);
-    return value === `${digestOf(pod)} ${generation ?? '-'} ${pod.ref.namespace}/${pod.ref.name}`;
+    return value === valueOf(pod, generation);
   }
 
   async delete(uid: string): Promise<void> {
@@ -59,4 +59,9 @@ export class StatusDigests {
     }
     return out;
   }
+}
+
+/** The hash value for a pod: "<digest> <generation or -> <namespace>/<name>". */
+function valueOf(pod: ProviderPod, generation: number | undefined): string {
+  return `${digestOf(pod)} ${generation ?? '-'} ${pod.ref.namespace}/${pod.ref.name}`;
 }
