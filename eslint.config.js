@@ -4,7 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.dev/**', '.tools/**', 'tools/**', 'charts/**', 'bench/results/**'] },
+  { ignores: ['node_modules/**', '.dev/**', '.tools/**', 'tools/**', 'charts/**', 'bench/results/**', '**/dist/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SERVICE_V8_FLAGS } from '@vk-ts/core';
-import { REPO_ROOT, RedisServer, freePort, waitFor } from '@vk-ts/testbed';
+import { RedisServer, freePort, serviceBundle, waitFor } from '@vk-ts/testbed';
 import { BenchProcess } from './bench-process.ts';
 import { waitNodeReady, type BenchContext, type BenchSystem } from './bench-system.ts';
 
@@ -28,7 +28,7 @@ export async function startOurs(ctx: BenchContext, options: OursOptions): Promis
   };
   try {
     const node = process.execPath;
-    const mock = new BenchProcess('mock-backend', node, [...SERVICE_V8_FLAGS, join(REPO_ROOT, 'providers/mock/src/mock-backend-main.ts'), '--port', '0'], { logFile: join(ctx.logDir, 'mock-backend.log') });
+    const mock = new BenchProcess('mock-backend', node, [...SERVICE_V8_FLAGS, serviceBundle('mock-backend'), '--port', '0'], { logFile: join(ctx.logDir, 'mock-backend.log') });
     started.push(mock);
     const mockUrl = (JSON.parse(await mock.waitForLine(/"event":"ready"/, 30_000)) as { url: string }).url;
     const providerConfig = join(ctx.logDir, 'mock-provider.toml');
@@ -37,13 +37,13 @@ export async function startOurs(ctx: BenchContext, options: OursOptions): Promis
       '--provider', 'mock', '--provider-config', providerConfig, '--kube-api-qps', '0', '--log-level', 'warn', '--health-host', '127.0.0.1'];
     const env = options.cpuProfileDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${options.cpuProfileDir}` } : undefined;
     const agentPort = await freePort();
-    const agent = new BenchProcess('node-agent', node, [...SERVICE_V8_FLAGS, join(REPO_ROOT, 'services/node-agent/src/main.ts'), ...common, '--health-port', String(agentPort)], { logFile: join(ctx.logDir, 'node-agent.log'), env });
+    const agent = new BenchProcess('node-agent', node, [...SERVICE_V8_FLAGS, serviceBundle('node-agent'), ...common, '--health-port', String(agentPort)], { logFile: join(ctx.logDir, 'node-agent.log'), env });
     started.push(agent);
     const workerPorts: number[] = [];
     for (let i = 0; i < options.workers; i++) {
       const port = await freePort();
       workerPorts.push(port);
-      started.push(new BenchProcess(`pod-worker-${i + 1}`, node, [...SERVICE_V8_FLAGS, join(REPO_ROOT, 'services/pod-worker/src/main.ts'), ...common,
+      started.push(new BenchProcess(`pod-worker-${i + 1}`, node, [...SERVICE_V8_FLAGS, serviceBundle('pod-worker'), ...common,
         '--concurrency', String(options.concurrency), '--health-port', String(port)], { logFile: join(ctx.logDir, `pod-worker-${i + 1}.log`), env }));
     }
     const ready = async (port: number): Promise<boolean> => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200;

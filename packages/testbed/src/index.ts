@@ -6,3 +6,4 @@ export * from './redis-server.ts';
 export * from './service-process.ts';
 export * from './poll.ts';
 export * from './loopback-alias.ts';
+export * from './service-bundles.ts';

@@ -1,11 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
 import { stopChild, waitForExit } from './child-process.ts';
-import { REPO_ROOT } from './paths.ts';
+import { serviceBundle } from './service-bundles.ts';
 import { SERVICE_V8_FLAGS } from '@vk-ts/core';
 
 /**
- * One of our services run as a real process (node services/<name>/src/main.ts),
+ * One of our services run as a real process (node services/<name>/dist/main.js, its bundle),
  * with its output kept for assertions and debugging.
  */
 export class ServiceProcess {
@@ -31,7 +30,7 @@ export class ServiceProcess {
   }
 
   static start(name: 'node-agent' | 'pod-worker' | 'kubelet-api', args: string[], env: NodeJS.ProcessEnv = {}): ServiceProcess {
-    const child = spawn(process.execPath, [...SERVICE_V8_FLAGS, join(REPO_ROOT, 'services', name, 'src/main.ts'), ...args], {
+    const child = spawn(process.execPath, [...SERVICE_V8_FLAGS, serviceBundle(name), ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, LOG_LEVEL: 'info', ...env },
     });
