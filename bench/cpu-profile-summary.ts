@@ -10,9 +10,38 @@ interface Profile { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string', default: '25' } } });
 const top = Number(values.top);
 
+/**
+ * A bundle (scripts/build.ts, not minified) starts each module it inlines
+ * with a `// <path>` comment line: line number → that module's path, so a
+ * profile of a bundled service still groups costs by package and file.
+ */
+const bundleModules = new Map<string, { line: number; path: string }[]>();
+function bundleModuleAt(url: string, line: number): string | undefined {
+  if (!/\/dist\/[^/]+\.js$/.test(url)) return undefined;
+  let markers = bundleModules.get(url);
+  if (!markers) {
+    markers = [];
+    try {
+      readFileSync(new URL(url), 'utf8').split('\n').forEach((text, i) => {
+        const m = /^\/\/ ((?:[^ ]+\/)?[^ /]+\.(?:[cm]?js|ts))$/.exec(text);
+        if (m) markers!.push({ line: i, path: m[1]! });
+      });
+    } catch { /* not readable: group by the bundle's own name */ }
+    bundleModules.set(url, markers);
+  }
+  let found: string | undefined;
+  for (const marker of markers) {
+    if (marker.line > line) break;
+    found = marker.path;
+  }
+  return found;
+}
+
 /** node_modules/<pkg> or the repo-relative file, so costs group by who owns the code. */
-function owner(url: string): string {
+function owner(url: string, line = 0): string {
   if (!url) return '(native/idle/gc)';
+  const inBundle = bundleModuleAt(url, line);
+  if (inBundle) return owner(`/x/${inBundle}`);
   const nm = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (nm) return nm[1]!;
   if (url.startsWith('node:')) return url;
@@ -33,8 +62,11 @@ for (const file of positionals) {
     const name = n.callFrame.functionName || '(anonymous)';
     if (name === '(idle)' || name === '(program)' || name === '(garbage collector)') {
       byOwner.set(name, (byOwner.get(name) ?? 0) + us);
-    } else byOwner.set(owner(n.callFrame.url), (byOwner.get(owner(n.callFrame.url)) ?? 0) + us);
-    const fn = `${name} ${owner(n.callFrame.url)}:${n.callFrame.lineNumber + 1}`;
+    } else {
+      const who = owner(n.callFrame.url, n.callFrame.lineNumber);
+      byOwner.set(who, (byOwner.get(who) ?? 0) + us);
+    }
+    const fn = `${name} ${owner(n.callFrame.url, n.callFrame.lineNumber)}:${n.callFrame.lineNumber + 1}`;
     byFn.set(fn, (byFn.get(fn) ?? 0) + us);
   }
   const busy = total - (byOwner.get('(idle)') ?? 0);

@@ -7,6 +7,7 @@
 //     [--systems limit,kwok,upstream-vk,ours] (also: upstream-vk-default, with upstream's queue rate limiter) [--rates 20,50,100] [--steady-seconds 60]
 //     [--kwok-binary PATH --kwok-stages PATH --kwok-version V] [--upstream-vk-binary PATH]
 //     [--cpu-prof-dir DIR]   V8 CPU profiles of our node-agent and pod-workers, written when they stop
+//     [--v8-flags '--a --b']  V8 flags for our services instead of SERVICE_V8_FLAGS (experiments)
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,6 +40,7 @@ const { values: args } = parseArgs({ options: {
   'upstream-vk-binary': { type: 'string', default: process.env.VK_BENCH_UPSTREAM_VK ?? '' },
   out: { type: 'string' },
   'cpu-prof-dir': { type: 'string' },
+  'v8-flags': { type: 'string' },
   'timeout-seconds': { type: 'string', default: '600' },
 } });
 
@@ -93,7 +95,7 @@ function starters(): { id: string; start: Starter }[] {
       if (!args['upstream-vk-binary'] || !existsSync(args['upstream-vk-binary'])) notes.push('upstream virtual-kubelet: no binary (tools/upstream-vk did not build); not measured');
       else out.push({ id: 'upstream-vk-default', start: (ctx) => startUpstreamVk(ctx, { binary: args['upstream-vk-binary']!, nodeName: 'bench-vk', podSyncWorkers: options.podWorkerConcurrency, queueRateLimit: true }) });
     } else if (s === 'ours') {
-      for (const w of options.workers) out.push({ id: `ours-${w}`, start: (ctx) => startOurs(ctx, { workers: w, concurrency: options.podWorkerConcurrency, nodeName: 'bench-ours', ...(args['cpu-prof-dir'] ? { cpuProfileDir: join(args['cpu-prof-dir'], `ours-${w}`) } : {}) }) });
+      for (const w of options.workers) out.push({ id: `ours-${w}`, start: (ctx) => startOurs(ctx, { workers: w, concurrency: options.podWorkerConcurrency, nodeName: 'bench-ours', ...(args['v8-flags'] !== undefined ? { v8Flags: args['v8-flags'].split(' ').filter(Boolean) } : {}), ...(args['cpu-prof-dir'] ? { cpuProfileDir: join(args['cpu-prof-dir'], `ours-${w}`) } : {}) }) });
     } else throw new Error(`unknown system "${s}" (limit, kwok, upstream-vk, upstream-vk-default, ours)`);
   }
   return out;

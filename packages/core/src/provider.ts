@@ -85,8 +85,12 @@ export interface PodLifecycleHandler {
   createPod(pod: ResolvedPod): Promise<ProviderPod>;
   /** Applies a spec change the provider supports (e.g. image update); others reject with PROVIDER_PERMANENT. */
   updatePod(pod: ResolvedPod): Promise<void>;
-  /** Stops and removes the pod; resolves once accepted. Absent pods are not an error. */
-  deletePod(ref: PodRef, options: { gracePeriodSeconds: number }): Promise<void>;
+  /**
+   * Stops and removes the pod; resolves once accepted, with what the
+   * provider still has of it right after (undefined: nothing left), so that
+   * the caller need not ask again. Absent pods are not an error.
+   */
+  deletePod(ref: PodRef, options: { gracePeriodSeconds: number }): Promise<ProviderPod | undefined>;
   /** The pod's current state in the provider, or undefined when it has no such pod. */
   getPod(ref: PodRef): Promise<ProviderPod | undefined>;
   /** Every pod this installation created (tagged by it): for orphan clean-up and batch status sync. */

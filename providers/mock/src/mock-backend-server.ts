@@ -14,7 +14,7 @@ const RECEIVED_MAX = 10_000;
  *   PUT    /v1/pods/{ns}/{name}/{uid}                 create (idempotent), body MockPodSpec
  *   PATCH  /v1/pods/{ns}/{name}/{uid}                 update, body MockPodSpec
  *   GET    /v1/pods/{ns}/{name}/{uid}                 one pod or 404
- *   DELETE /v1/pods/{ns}/{name}/{uid}[?gracePeriodSeconds=N]  stop and remove (absent is fine)
+ *   DELETE /v1/pods/{ns}/{name}/{uid}[?gracePeriodSeconds=N]  stop and remove (absent is fine); answers {pod: what is left, or null}
  *   GET    /v1/pods/{ns}/{name}/{uid}/logs/{container}?tailLines&limitBytes&sinceTime&timestamps&follow
  *   PUT    /admin/faults                              body Partial<MockFaults>
  *   POST   /admin/pods/{ns}/{name}/{uid}/lose
@@ -77,7 +77,10 @@ export class MockBackendServer {
       if (parts.length === 5) {
         if (method === 'PUT') return sendJson(res, 200, b.create(await readJson<MockPodSpec>(req)));
         if (method === 'PATCH') return sendJson(res, 200, b.update(await readJson<MockPodSpec>(req)));
-        if (method === 'DELETE') { b.delete(ref, Number(url.searchParams.get('gracePeriodSeconds') ?? 0) || 0); return sendJson(res, 200, { deleted: true }); }
+        if (method === 'DELETE') {
+          b.delete(ref, Number(url.searchParams.get('gracePeriodSeconds') ?? 0) || 0);
+          return sendJson(res, 200, { pod: b.get(ref) ?? null });
+        }
         if (method === 'GET') {
           const pod = b.get(ref);
           if (!pod) throw new MockBackendError('not-found', `no pod ${mockPodKey(ref)} in the mock backend`);

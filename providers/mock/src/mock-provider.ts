@@ -55,8 +55,9 @@ export class MockProvider implements Provider {
     await this.#call('PATCH', podPath(pod.ref), this.#spec(pod));
   }
 
-  async deletePod(ref: PodRef, options: { gracePeriodSeconds: number }): Promise<void> {
-    await this.#call('DELETE', `${podPath(ref)}?gracePeriodSeconds=${Math.max(0, Math.floor(options.gracePeriodSeconds))}`);
+  async deletePod(ref: PodRef, options: { gracePeriodSeconds: number }): Promise<ProviderPod | undefined> {
+    const left = await this.#call<{ pod: MockPod | null }>('DELETE', `${podPath(ref)}?gracePeriodSeconds=${Math.max(0, Math.floor(options.gracePeriodSeconds))}`);
+    return left?.pod ? this.#toProviderPod(left.pod) : undefined;
   }
 
   async getPod(ref: PodRef): Promise<ProviderPod | undefined> {

@@ -1,8 +1,9 @@
 import type { Queue } from 'bullmq';
 import {
-  POD_JOB_NAME, STATUS_SYNC_JOB, RESYNC_JOB, delay, podJobOptions, runListWatch,
+  POD_JOB_NAME, STATUS_SYNC_JOB, RESYNC_JOB, delay, runListWatch,
   type KubeRestClient, type Logger, type PodJobData, type PodOperation,
 } from '@vk-ts/core';
+import { EnqueueBatcher } from './enqueue-batcher.ts';
 
 interface PodMeta {
   metadata: {
@@ -35,6 +36,7 @@ export class PodWatcher {
   readonly #o: PodWatcherOptions;
   readonly #log: Logger;
   readonly #abort = new AbortController();
+  readonly #batcher: EnqueueBatcher;
   /** uid → signature of the fields that matter; decides what is "relevant". */
   readonly #seen = new Map<string, string>();
   #loops: Promise<void>[] = [];
@@ -43,6 +45,7 @@ export class PodWatcher {
   constructor(options: PodWatcherOptions) {
     this.#o = options;
     this.#log = options.logger.child({ node: options.nodeName, component: 'pod-watcher' });
+    this.#batcher = new EnqueueBatcher(options.queue);
   }
 
   start(): void {
@@ -148,7 +151,7 @@ export class PodWatcher {
 
   async #enqueue(data: PodJobData): Promise<void> {
     try {
-      await this.#o.queue.add(POD_JOB_NAME, data, podJobOptions(data));
+      await this.#batcher.add(data);
     } catch (err) {
       // Not lost: the next node resync finds the pod's work undone and enqueues it.
       this.#log.warn({ err, pod: `${data.namespace}/${data.name}` }, 'cannot enqueue pod; the next resync will');

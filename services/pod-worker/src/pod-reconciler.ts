@@ -120,8 +120,8 @@ export class PodReconciler {
   async #delete(pod: V1Pod, ref: PodRef): Promise<ReconcileResult> {
     const { client, provider, digests } = this.#o;
     const grace = pod.metadata?.deletionGracePeriodSeconds ?? 30;
-    await provider.deletePod(ref, { gracePeriodSeconds: grace });
-    const left = await provider.getPod(ref);
+    // The delete answers what is left: no second call to ask.
+    const left = await provider.deletePod(ref, { gracePeriodSeconds: grace });
     const stopped = !left || (left.status.containerStatuses ?? []).every((c) => c.state?.terminated);
     const remainingMs = Date.parse(String(pod.metadata!.deletionTimestamp)) - Date.now();
     if (!stopped && remainingMs > 0) return { requeueAfterMs: Math.min(this.#o.deletePollMs ?? 1000, remainingMs) };
