@@ -7,7 +7,7 @@
 //     [--systems limit,kwok,upstream-vk,ours] (also: upstream-vk-default, with upstream's queue rate limiter) [--rates 20,50,100] [--steady-seconds 60]
 //     [--kwok-binary PATH --kwok-stages PATH --kwok-version V] [--upstream-vk-binary PATH]
 //     [--cpu-prof-dir DIR]   V8 CPU profiles of our node-agent and pod-workers, written when they stop
-//     [--v8-flags '--a --b']  V8 flags for our services instead of SERVICE_V8_FLAGS (experiments)
+//     [--v8-flags='--a --b']  V8 flags for our services instead of SERVICE_V8_FLAGS (experiments)
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

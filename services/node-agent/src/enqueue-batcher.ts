@@ -6,11 +6,12 @@ const MAX_BATCH = 500;
 
 /**
  * Sends the pod jobs asked for in one event-loop turn as one Redis pipeline
- * (BullMQ addBulk) instead of one write each. A watch chunk in a burst
- * carries dozens of events, and on loopback every write is a system call
- * that also runs Redis's side of the socket: one write per job was a fifth
- * of the node-agent's CPU. Deduplication by pod still happens per job, in
- * BullMQ's add script.
+ * (BullMQ addBulk): one write and one round trip instead of one per job. A
+ * watch chunk in a burst carries dozens of events. (In CPU profiles the
+ * per-job writes looked like a fifth of the node-agent's time, but most of
+ * that was the process being preempted by Redis on a saturated machine; in
+ * CPU seconds the batching measured within noise, bench/README.)
+ * Deduplication by pod still happens per job, in BullMQ's add script.
  */
 export class EnqueueBatcher {
   readonly #queue: Queue<PodJobData>;
