@@ -1,6 +1,5 @@
 import { Agent, request as httpsRequest, type RequestOptions } from 'node:https';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { createInterface } from 'node:readline';
 import { text as readText } from 'node:stream/consumers';
 import { finished } from 'node:stream/promises';
 import { Counter, type Registry } from 'prom-client';
@@ -162,10 +161,11 @@ export class KubeRestClient {
     let resourceVersion: string | undefined;
     let cont: string | undefined;
     do {
-      const page: { metadata: { resourceVersion?: string; continue?: string }; items: T[] } =
+      const page: { metadata: { resourceVersion?: string; continue?: string }; items: T[] | null } =
         await this.get(path, { query: { ...query, limit: pageSize, continue: cont }, accept });
       resourceVersion ??= page.metadata.resourceVersion;
-      await onPage(page.items);
+      // An empty PartialObjectMetadataList comes with `"items": null`.
+      await onPage(page.items ?? []);
       cont = page.metadata.continue || undefined;
     } while (cont);
     return resourceVersion ?? '';
@@ -199,17 +199,15 @@ export class KubeRestClient {
     const code = res.statusCode ?? 0;
     this.#requests?.inc({ verb: 'WATCH', code: String(code) });
     if (code !== 200) throw new KubeApiError('WATCH', path, code, safeParse(await readText(res)));
-    const lines = createInterface({ input: res, crlfDelay: Infinity });
     try {
-      for await (const line of lines) {
-        if (!line) continue;
+      await readLines(res, (line) => {
         const event = JSON.parse(line) as WatchEvent<T>;
         if (event.type === 'ERROR') {
           const status = event.object as KubeStatus;
           throw new KubeApiError('WATCH', path, status.code ?? 500, status);
         }
         onEvent(event);
-      }
+      });
     } catch (err) {
       if (signal.aborted) return;
       throw err;
@@ -273,4 +271,56 @@ function safeParse(text: string): KubeStatus | undefined {
   } catch {
     return text ? { message: text.slice(0, 500) } : undefined;
   }
+}
+
+/**
+ * Calls onLine with each non-empty newline-terminated line of a stream (and a
+ * last unterminated one at its end); resolves when the stream ends, rejects
+ * with the stream's error or the first error onLine throws (the stream is
+ * then destroyed). Lines are cut on the newline byte, which never occurs
+ * inside a UTF-8 sequence, and decoded whole. Not node:readline: its async
+ * iterator costs a promise and several string copies per line, and a pod
+ * watch in a burst carries tens of thousands of lines.
+ */
+function readLines(stream: IncomingMessage, onLine: (line: string) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let pending: Buffer[] = [];
+    let done = false;
+    const finish = (err?: unknown): void => {
+      if (done) return;
+      done = true;
+      if (err === undefined) resolve();
+      else {
+        stream.destroy();
+        reject(err);
+      }
+    };
+    const emit = (line: Buffer): boolean => {
+      if (line.length === 0) return true;
+      try {
+        onLine(line.toString('utf8'));
+        return true;
+      } catch (err) {
+        finish(err);
+        return false;
+      }
+    };
+    stream.on('data', (chunk: Buffer) => {
+      let start = 0;
+      for (let nl = chunk.indexOf(10); nl !== -1 && !done; nl = chunk.indexOf(10, start)) {
+        const piece = chunk.subarray(start, nl);
+        start = nl + 1;
+        const line = pending.length > 0 ? Buffer.concat([...pending, piece]) : piece;
+        pending = [];
+        if (!emit(line)) return;
+      }
+      if (!done && start < chunk.length) pending.push(chunk.subarray(start));
+    });
+    stream.on('end', () => {
+      if (pending.length > 0 && !emit(Buffer.concat(pending))) return;
+      finish();
+    });
+    stream.on('error', (err) => finish(err));
+    stream.on('close', () => finish());
+  });
 }

@@ -1,0 +1,93 @@
+import assert from 'node:assert/strict';
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { KubeRestClient, isKubeGone, type WatchEvent } from '../src/index.ts';
+
+interface Obj { metadata: { name: string } }
+
+/** A plain-HTTP stand-in for the API server's watch endpoint: it writes what each test hands it, in the chunks given. */
+async function watchServer(write: (res: ServerResponse, url: string) => Promise<void>): Promise<{ server: Server; client: KubeRestClient }> {
+  const server = createServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    void write(res, req.url ?? '');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const client = await KubeRestClient.create({
+    kubeConfig: { getCurrentCluster: () => ({ server: `http://127.0.0.1:${port}` }), applyToHTTPSOptions: async () => {} },
+    qps: 0, burst: 0, userAgent: 'test',
+  });
+  return { server, client };
+}
+
+const line = (type: string, name: string): string => `${JSON.stringify({ type, object: { metadata: { name } } })}\n`;
+const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+describe('KubeRestClient.watch', () => {
+  let server: Server | undefined;
+  afterEach(() => { server?.closeAllConnections(); server?.close(); });
+
+  it('delivers every event whole when the stream cuts lines anywhere, even inside a multi-byte character', async () => {
+    const text = line('ADDED', 'a') + line('MODIFIED', 'crème-brûlée-名前') + '\n' + line('DELETED', 'c').trimEnd();
+    const bytes = Buffer.from(text);
+    const cuts = [3, bytes.indexOf(Buffer.from('è')) + 1, bytes.indexOf(Buffer.from('名')) + 2, bytes.length - 5];
+    let client: KubeRestClient;
+    ({ server, client } = await watchServer(async (res) => {
+      let at = 0;
+      for (const cut of cuts) {
+        res.write(bytes.subarray(at, cut));
+        at = cut;
+        await tick();
+      }
+      res.end(bytes.subarray(at));
+    }));
+    const seen: string[] = [];
+    await client.watch<Obj>('/api/v1/pods', {}, (e: WatchEvent<Obj>) => seen.push(`${e.type} ${e.object.metadata.name}`), new AbortController().signal);
+    assert.deepEqual(seen, ['ADDED a', 'MODIFIED crème-brûlée-名前', 'DELETED c']);
+    client.close();
+  });
+
+  it('stops at an ERROR event with its code (410 Gone tells the caller to relist) after the events before it', async () => {
+    let client: KubeRestClient;
+    ({ server, client } = await watchServer(async (res) => {
+      res.write(line('ADDED', 'a'));
+      res.write(`${JSON.stringify({ type: 'ERROR', object: { kind: 'Status', code: 410, reason: 'Expired', message: 'too old resource version' } })}\n`);
+      res.write(line('ADDED', 'never'));
+    }));
+    const seen: string[] = [];
+    await assert.rejects(client.watch<Obj>('/api/v1/pods', {}, (e) => seen.push(e.object.metadata.name), new AbortController().signal), (err) => isKubeGone(err));
+    assert.deepEqual(seen, ['a']);
+    client.close();
+  });
+
+  it('returns quietly when its signal aborts mid-stream', async () => {
+    let client: KubeRestClient;
+    ({ server, client } = await watchServer(async (res) => { res.write(line('ADDED', 'a')); }));
+    const abort = new AbortController();
+    const seen: string[] = [];
+    await client.watch<Obj>('/api/v1/pods', {}, (e) => { seen.push(e.object.metadata.name); abort.abort(); }, abort.signal);
+    assert.deepEqual(seen, ['a']);
+    client.close();
+  });
+});
+
+describe('KubeRestClient.listPaged', () => {
+  let server: Server | undefined;
+  afterEach(() => { server?.closeAllConnections(); server?.close(); });
+
+  it('follows continue tokens, keeps the first page\'s resourceVersion, and takes an empty metadata list ("items": null) as no items', async () => {
+    let client: KubeRestClient;
+    ({ server, client } = await watchServer(async (res, url) => {
+      const cont = new URL(url, 'http://x').searchParams.get('continue');
+      const page = cont === null
+        ? { metadata: { resourceVersion: '7', continue: 'p2' }, items: [{ metadata: { name: 'a' } }] }
+        : cont === 'p2' ? { metadata: { resourceVersion: '9', continue: 'p3' }, items: null } : { metadata: { resourceVersion: '9' }, items: [{ metadata: { name: 'b' } }] };
+      res.end(JSON.stringify(page));
+    }));
+    const pages: string[][] = [];
+    const rv = await client.listPaged<Obj>('/api/v1/pods', {}, (items) => { pages.push(items.map((i) => i.metadata.name)); });
+    assert.equal(rv, '7');
+    assert.deepEqual(pages, [['a'], [], ['b']]);
+    client.close();
+  });
+});
