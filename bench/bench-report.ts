@@ -11,6 +11,8 @@ export interface Ratio {
   p99: number;
   /** ours API writes per pod ÷ the peer's. */
   writesPerPod: number;
+  /** When the peer was measured more than once (the limit, before and after the others): the throughput ratio against each measurement, lowest first. */
+  throughputRange?: [number, number];
 }
 
 const PEERS = ['limit', 'kwok', 'upstream-vk', 'upstream-vk-default'] as const;
@@ -29,15 +31,18 @@ export function ratios(results: ScenarioResult[]): Ratio[] {
   const out: Ratio[] = [];
   for (const ours of results.filter((r) => r.kind === 'ours' && !r.error)) {
     for (const peerKind of PEERS) {
-      const peer = results.find((r) => r.kind === peerKind && !r.error && scenarioKey(r) === scenarioKey(ours));
-      if (!peer) continue;
+      const peers = results.filter((r) => r.kind === peerKind && !r.error && scenarioKey(r) === scenarioKey(ours));
+      if (peers.length === 0) continue;
+      const mean = (f: (r: ScenarioResult) => number): number => peers.reduce((sum, r) => sum + f(r), 0) / peers.length;
+      const each = peers.map((p) => ratio(ours.podsPerSecond, p.podsPerSecond)).sort((a, b) => a - b);
       out.push({
         scenario: scenarioKey(ours),
         ours: ours.system,
-        peer: peer.system,
-        throughput: ratio(ours.podsPerSecond, peer.podsPerSecond),
-        p99: ratio(p99Of(ours), p99Of(peer)),
-        writesPerPod: ratio(ours.apiWritesPerPod, peer.apiWritesPerPod),
+        peer: peers.length > 1 ? `${peerKind} (mean of ${peers.length})` : peers[0]!.system,
+        throughput: ratio(ours.podsPerSecond, mean((r) => r.podsPerSecond)),
+        p99: ratio(p99Of(ours), mean(p99Of)),
+        writesPerPod: ratio(ours.apiWritesPerPod, mean((r) => r.apiWritesPerPod)),
+        ...(peers.length > 1 ? { throughputRange: [each[0]!, each[each.length - 1]!] as [number, number] } : {}),
       });
     }
   }
@@ -67,7 +72,10 @@ export function markdownReport(results: ScenarioResult[], systems: { label: stri
   const rs = ratios(results);
   if (rs.length) {
     lines.push('', '| scenario | ours | vs | throughput ratio (ours/peer, >1 better) | p99 ratio (ours/peer, <1 better) | API writes/pod ratio |', '|---|---|---|---|---|---|');
-    for (const r of rs) lines.push(`| ${r.scenario} | ${r.ours} | ${r.peer} | ${fmt(r.throughput, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.writesPerPod, 2)} |`);
+    for (const r of rs) {
+      const range = r.throughputRange ? ` (${fmt(r.throughputRange[0], 2)}–${fmt(r.throughputRange[1], 2)})` : '';
+      lines.push(`| ${r.scenario} | ${r.ours} | ${r.peer} | ${fmt(r.throughput, 2)}${range} | ${fmt(r.p99, 2)} | ${fmt(r.writesPerPod, 2)} |`);
+    }
   }
   lines.push('', '| system | given | version |', '|---|---|---|');
   const seen = new Set<string>();

@@ -4,12 +4,12 @@ import { BenchProcess } from './bench-process.ts';
 import { waitProcessAndNodeReady, type BenchContext, type BenchSystem } from './bench-system.ts';
 
 /** The "limit" peer: bench/limit-status-writer.ts, one PATCH per pod to Running, one DELETE per pod to go. */
-export async function startLimit(ctx: BenchContext, options: { nodeName: string; concurrency: number }): Promise<BenchSystem> {
+export async function startLimit(ctx: BenchContext, options: { nodeName: string; concurrency: number; label?: string }): Promise<BenchSystem> {
   const proc = new BenchProcess('limit-status-writer', process.execPath, [join(REPO_ROOT, 'bench/limit-status-writer.ts'),
     '--kubeconfig', ctx.controlPlane.kubeconfigPath, '--nodename', options.nodeName, '--concurrency', String(options.concurrency)], { logFile: join(ctx.logDir, 'limit-status-writer.log') });
   await waitProcessAndNodeReady(ctx, proc, options.nodeName);
   return {
-    label: 'limit',
+    label: options.label ?? 'limit',
     kind: 'limit',
     nodeName: options.nodeName,
     processes: [{ name: 'limit-status-writer', pid: proc.pid }],
