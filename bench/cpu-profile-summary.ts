@@ -60,13 +60,10 @@ for (const file of positionals) {
   for (const [id, us] of selfUs) {
     const n = byId.get(id)!;
     const name = n.callFrame.functionName || '(anonymous)';
-    if (name === '(idle)' || name === '(program)' || name === '(garbage collector)') {
-      byOwner.set(name, (byOwner.get(name) ?? 0) + us);
-    } else {
-      const who = owner(n.callFrame.url, n.callFrame.lineNumber);
-      byOwner.set(who, (byOwner.get(who) ?? 0) + us);
-    }
-    const fn = `${name} ${owner(n.callFrame.url, n.callFrame.lineNumber)}:${n.callFrame.lineNumber + 1}`;
+    const who = owner(n.callFrame.url, n.callFrame.lineNumber);
+    const group = name === '(idle)' || name === '(program)' || name === '(garbage collector)' ? name : who;
+    byOwner.set(group, (byOwner.get(group) ?? 0) + us);
+    const fn = `${name} ${who}:${n.callFrame.lineNumber + 1}`;
     byFn.set(fn, (byFn.get(fn) ?? 0) + us);
   }
   const busy = total - (byOwner.get('(idle)') ?? 0);

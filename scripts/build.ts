@@ -14,27 +14,32 @@
 import { renameSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { buildSync } from 'esbuild';
 
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Entry point (relative to the repository) → bundle written next to it in dist/. */
-export const BUNDLES: Record<string, { entry: string; out: string }> = {
+export const BUNDLES = {
   'node-agent': { entry: 'services/node-agent/src/main.ts', out: 'services/node-agent/dist/main.js' },
   'pod-worker': { entry: 'services/pod-worker/src/main.ts', out: 'services/pod-worker/dist/main.js' },
   'kubelet-api': { entry: 'services/kubelet-api/src/main.ts', out: 'services/kubelet-api/dist/main.js' },
   'mock-backend': { entry: 'providers/mock/src/mock-backend-main.ts', out: 'providers/mock/dist/mock-backend-main.js' },
-};
+} as const satisfies Record<string, { entry: string; out: string }>;
+
+export type BundleName = keyof typeof BUNDLES;
+
+const isBundleName = (name: string): name is BundleName => Object.hasOwn(BUNDLES, name);
 
 // CommonJS dependencies bundled into an ES module still call require() for
 // Node's built-ins; this gives them one.
 const REQUIRE_SHIM = "import { createRequire as __vkCreateRequire } from 'node:module'; const require = __vkCreateRequire(import.meta.url);";
 
-export async function buildBundles(names: string[] = Object.keys(BUNDLES)): Promise<void> {
-  await Promise.all(names.map(async (name) => {
+/** Builds the bundles (all by default) synchronously: about a second for all four. Returns their paths. */
+export function buildBundles(names: readonly string[] = Object.keys(BUNDLES)): string[] {
+  return names.map((name) => {
+    if (!isBundleName(name)) throw new Error(`unknown bundle "${name}" (known: ${Object.keys(BUNDLES).join(', ')})`);
     const bundle = BUNDLES[name];
-    if (!bundle) throw new Error(`unknown bundle "${name}" (known: ${Object.keys(BUNDLES).join(', ')})`);
-    const result = await build({
+    const result = buildSync({
       entryPoints: [join(REPO_ROOT, bundle.entry)],
       bundle: true,
       platform: 'node',
@@ -54,13 +59,18 @@ export async function buildBundles(names: string[] = Object.keys(BUNDLES)): Prom
       writeFileSync(tmp, file.contents);
       renameSync(tmp, file.path);
     }
-  }));
+    return join(REPO_ROOT, bundle.out);
+  });
+}
+
+/** Where a bundle is written (without building it). */
+export function bundlePath(name: BundleName): string {
+  return join(REPO_ROOT, BUNDLES[name].out);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const names = process.argv.slice(2);
   const started = Date.now();
-  await buildBundles(names.length > 0 ? names : undefined);
-  const built = (names.length > 0 ? names : Object.keys(BUNDLES)).map((n) => relative(process.cwd(), join(REPO_ROOT, BUNDLES[n]!.out)));
+  const built = buildBundles(names.length > 0 ? names : undefined).map((path) => relative(process.cwd(), path));
   process.stderr.write(`built ${built.join(', ')} in ${Date.now() - started} ms\n`);
 }

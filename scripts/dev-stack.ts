@@ -6,7 +6,7 @@ import { copyFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SERVICE_V8_FLAGS } from '@vk-ts/core';
 import { MockBackendServer } from '@vk-ts/provider-mock';
-import { ControlPlane, REPO_ROOT, RedisServer, freePort, serviceBundle, stopChild } from '@vk-ts/testbed';
+import { ControlPlane, REPO_ROOT, RedisServer, freePort, serviceBundle, stopChild, type BundleName } from '@vk-ts/testbed';
 
 const devDir = join(REPO_ROOT, '.dev');
 const kubeconfig = join(devDir, 'kubeconfig');
@@ -21,7 +21,7 @@ function say(message: string): void {
   process.stdout.write(`[vk dev] ${message}\n`);
 }
 
-function startService(name: 'node-agent' | 'pod-worker' | 'kubelet-api', args: string[]): ChildProcess {
+function startService(name: Exclude<BundleName, 'mock-backend'>, args: string[]): ChildProcess {
   const child = spawn(process.execPath, [...SERVICE_V8_FLAGS, serviceBundle(name), ...args], {
     stdio: ['ignore', 'inherit', 'inherit'],
     env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' },

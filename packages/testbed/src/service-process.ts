@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { stopChild, waitForExit } from './child-process.ts';
-import { serviceBundle } from './service-bundles.ts';
+import { serviceBundle, type BundleName } from './service-bundles.ts';
 import { SERVICE_V8_FLAGS } from '@vk-ts/core';
 
 /**
@@ -29,7 +29,7 @@ export class ServiceProcess {
     child.stderr?.on('data', onData);
   }
 
-  static start(name: 'node-agent' | 'pod-worker' | 'kubelet-api', args: string[], env: NodeJS.ProcessEnv = {}): ServiceProcess {
+  static start(name: Exclude<BundleName, 'mock-backend'>, args: string[], env: NodeJS.ProcessEnv = {}): ServiceProcess {
     const child = spawn(process.execPath, [...SERVICE_V8_FLAGS, serviceBundle(name), ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, LOG_LEVEL: 'info', ...env },
