@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import { Agent, request as requestHttp, type IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
-import { text as readText } from 'node:stream/consumers';
+import { Pool, type Dispatcher } from 'undici';
 import type { V1ContainerState, V1ContainerStatus, V1PodStatus } from '@kubernetes/client-node';
 import {
   ErrorCodes, VkError,
@@ -31,12 +30,15 @@ export class MockProvider implements Provider {
   readonly name = 'mock';
   readonly #options: MockProviderOptions;
   readonly #startedAt = new Date();
-  readonly #agent = new Agent({ keepAlive: true, maxSockets: 64 });
-  /** Log streams hold their socket while open (logs -f): no cap, so they never queue behind each other or behind calls. */
-  readonly #streamAgent = new Agent({ keepAlive: false });
+  readonly #pool: Pool;
+  /** Log streams hold their connection while open (logs -f): no cap, so they never queue behind each other or behind calls. */
+  readonly #streams: Pool;
 
   constructor(options: MockProviderOptions) {
     this.#options = options;
+    const origin = new URL(options.endpoint).origin;
+    this.#pool = new Pool(origin, { connections: 64 });
+    this.#streams = new Pool(origin, { connections: null, pipelining: 0 });
   }
 
   describeNode(): NodeDescription {
@@ -81,7 +83,7 @@ export class MockProvider implements Provider {
     if (since) q.set('sinceTime', since.toISOString());
     if (options.timestamps) q.set('timestamps', 'true');
     if (options.follow) q.set('follow', 'true');
-    return this.#send('GET', `${podPath(ref)}/logs/${encodeURIComponent(container)}?${q}`, undefined, signal, 0, false, this.#streamAgent);
+    return (await this.#send('GET', `${podPath(ref)}/logs/${encodeURIComponent(container)}?${q}`, undefined, signal, 0, false, this.#streams)).body;
   }
 
   async getStatsSummary(signal?: AbortSignal): Promise<StatsSummary> {
@@ -90,8 +92,7 @@ export class MockProvider implements Provider {
   }
 
   async close(): Promise<void> {
-    this.#agent.destroy();
-    this.#streamAgent.destroy();
+    await Promise.all([this.#pool.destroy(), this.#streams.destroy()]);
   }
 
   #spec(pod: ResolvedPod): MockPodSpec {
@@ -135,45 +136,46 @@ export class MockProvider implements Provider {
 
   /** The JSON answer; with `notFoundIsUndefined`, a 404 answers undefined instead of rejecting (no exception on a hot path). */
   async #call<T = unknown>(method: string, path: string, body?: unknown, signal?: AbortSignal, notFoundIsUndefined = false): Promise<T> {
-    const res = await this.#send(method, path, body, signal, this.#options.requestTimeoutMs ?? 10_000, notFoundIsUndefined);
+    const timeoutMs = this.#options.requestTimeoutMs ?? 10_000;
+    const res = await this.#send(method, path, body, signal, timeoutMs, notFoundIsUndefined);
     if (res.statusCode === 404) {
-      res.resume();
+      await res.body.dump().catch(() => undefined);
       return undefined as T;
     }
-    const text = await readText(res);
+    const text = await res.body.text().catch((cause: unknown) => {
+      throw new VkError(ErrorCodes.PROVIDER_TRANSIENT, `mock backend ${method} ${path.split('?')[0]} failed: ${(cause as Error).message}`, { cause });
+    });
     return (text ? JSON.parse(text) : undefined) as T;
   }
 
   /**
-   * One request to the backend over a keep-alive agent (node:http rather than
-   * fetch: a pod-worker makes thousands of these per burst and fetch costs
-   * several times the CPU per call). Resolves with the response on 2xx;
-   * otherwise rejects with PROVIDER_NOT_FOUND (404), PROVIDER_PERMANENT (other
-   * 4xx) or PROVIDER_TRANSIENT (5xx, network, timeout).
+   * One request to the backend over a keep-alive pool (undici's request API:
+   * a pod-worker makes thousands of these per burst, and it costs about half
+   * the CPU of node:http per call, a fraction of fetch's). `timeoutMs` bounds
+   * the wait for headers and each pause in the body (0: none). Resolves with
+   * the response on 2xx; otherwise rejects with PROVIDER_NOT_FOUND (404),
+   * PROVIDER_PERMANENT (other 4xx) or PROVIDER_TRANSIENT (5xx, network, timeout).
    */
-  #send(method: string, path: string, body: unknown, signal: AbortSignal | undefined, timeoutMs: number, resolveNotFound = false, agent = this.#agent): Promise<IncomingMessage> {
+  async #send(method: string, path: string, body: unknown, signal: AbortSignal | undefined, timeoutMs: number, resolveNotFound = false,
+    pool = this.#pool): Promise<Dispatcher.ResponseData> {
     const what = `mock backend ${method} ${path.split('?')[0]}`;
-    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-    return new Promise<IncomingMessage>((resolve, reject) => {
-      const req = requestHttp(new URL(path, this.#options.endpoint), {
-        method, agent, signal,
-        headers: payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {},
-      }, (res) => {
-        req.setTimeout(0);
-        const status = res.statusCode ?? 0;
-        if ((status >= 200 && status < 300) || (resolveNotFound && status === 404)) return resolve(res);
-        void readText(res).catch(() => '').then((text) => {
-          let message = res.statusMessage ?? '';
-          try { message = (JSON.parse(text) as { message?: string }).message ?? message; } catch { /* not JSON: keep the status text */ }
-          const full = `${what} answered ${status}: ${message}`;
-          const code = status === 404 ? ErrorCodes.PROVIDER_NOT_FOUND : status >= 400 && status < 500 ? ErrorCodes.PROVIDER_PERMANENT : ErrorCodes.PROVIDER_TRANSIENT;
-          reject(new VkError(code, full));
-        });
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await pool.request({
+        method: method as Dispatcher.HttpMethod, path, signal, headersTimeout: timeoutMs, bodyTimeout: timeoutMs,
+        ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
       });
-      if (timeoutMs > 0) req.setTimeout(timeoutMs, () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-      req.on('error', (cause) => reject(new VkError(ErrorCodes.PROVIDER_TRANSIENT, `${what} failed: ${cause.message}`, { cause })));
-      req.end(payload);
-    });
+    } catch (cause) {
+      throw new VkError(ErrorCodes.PROVIDER_TRANSIENT, `${what} failed: ${(cause as Error).message}`, { cause });
+    }
+    const status = res.statusCode;
+    if ((status >= 200 && status < 300) || (resolveNotFound && status === 404)) return res;
+    const text = await res.body.text().catch(() => '');
+    let message = '';
+    try { message = (JSON.parse(text) as { message?: string }).message ?? ''; } catch { /* not JSON: no message */ }
+    const full = `${what} answered ${status}: ${message || text.slice(0, 200)}`;
+    const code = status === 404 ? ErrorCodes.PROVIDER_NOT_FOUND : status >= 400 && status < 500 ? ErrorCodes.PROVIDER_PERMANENT : ErrorCodes.PROVIDER_TRANSIENT;
+    throw new VkError(code, full);
   }
 }
 
