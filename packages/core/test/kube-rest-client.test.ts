@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { createServer, type Server, type ServerResponse } from 'node:http';
+import { createServer, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { KubeRestClient, isKubeGone, type WatchEvent } from '../src/index.ts';
+import { ErrorCodes, KubeRestClient, PatchType, isKubeGone, isKubeNotFound, type WatchEvent } from '../src/index.ts';
 
 interface Obj { metadata: { name: string } }
 
@@ -88,6 +88,64 @@ describe('KubeRestClient.listPaged', () => {
     const rv = await client.listPaged<Obj>('/api/v1/pods', {}, (items) => { pages.push(items.map((i) => i.metadata.name)); });
     assert.equal(rv, '7');
     assert.deepEqual(pages, [['a'], [], ['b']]);
+    client.close();
+  });
+});
+
+describe('KubeRestClient requests', () => {
+  let server: Server | undefined;
+  afterEach(() => { server?.closeAllConnections(); server?.close(); });
+
+  async function plainServer(handler: RequestListener, requestTimeoutMs?: number): Promise<KubeRestClient> {
+    server = createServer(handler);
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    return KubeRestClient.create({
+      kubeConfig: { getCurrentCluster: () => ({ server: `http://127.0.0.1:${port}` }), applyToHTTPSOptions: async () => {} },
+      qps: 0, burst: 0, userAgent: 'test', requestTimeoutMs,
+    });
+  }
+
+  it('keeps its connection across DELETEs with a body (DeleteOptions), so a burst of deletions costs no new connections', async () => {
+    let client: KubeRestClient;
+    const seen: string[] = [];
+    ({ server, client } = await watchServer(async (res, url) => {
+      seen.push(url);
+      res.end(JSON.stringify({ kind: 'Pod', metadata: { name: 'p' } }));
+    }));
+    let connections = 0;
+    server.on('connection', () => { connections += 1; });
+    for (let i = 0; i < 10; i++) {
+      await client.delete(`/api/v1/namespaces/default/pods/p${i}`, { apiVersion: 'v1', kind: 'DeleteOptions', gracePeriodSeconds: 0, preconditions: { uid: `u${i}` } });
+    }
+    await client.get('/api/v1/namespaces/default/pods/p0', { query: { resourceVersion: '0' } });
+    assert.equal(seen.length, 11);
+    assert.equal(seen[10], '/api/v1/namespaces/default/pods/p0?resourceVersion=0');
+    // undici may open a second connection while the first is being released; closing after each DELETE would make it 11.
+    assert.ok(connections <= 2, `${connections} connections for 11 sequential requests`);
+    client.close();
+  });
+
+  it('fails a request the server never answers with KUBE_API naming it, after the request timeout', async () => {
+    const client = await plainServer(() => { /* never answers */ }, 300);
+    await assert.rejects(client.get('/api/v1/nodes/n1'), (err: Error & { code?: string }) => {
+      assert.equal(err.code, ErrorCodes.KUBE_API);
+      assert.match(err.message, /GET \/api\/v1\/nodes\/n1 timed out after 300 ms/);
+      return true;
+    });
+    client.close();
+  });
+
+  it('answers a 404 with a KubeApiError carrying the status code and the API server\'s message', async () => {
+    const client = await plainServer((req, res) => {
+      res.writeHead(404, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ kind: 'Status', status: 'Failure', reason: 'NotFound', code: 404, message: 'pods "x" not found' }));
+    });
+    await assert.rejects(client.patch('/api/v1/namespaces/default/pods/x/status', { status: {} }, PatchType.StrategicMerge, { discardBody: true }), (err) => {
+      assert.ok(isKubeNotFound(err));
+      assert.match((err as Error).message, /PATCH \/api\/v1\/namespaces\/default\/pods\/x\/status failed with 404 NotFound: pods "x" not found/);
+      return true;
+    });
     client.close();
   });
 });
