@@ -14,7 +14,7 @@ export interface BenchContext {
 export interface BenchSystem {
   /** Row label, e.g. "ours ×2". */
   label: string;
-  kind: 'ours' | 'limit' | 'kwok' | 'upstream-vk' | 'upstream-vk-default';
+  kind: 'ours' | 'limit' | 'limit-variant' | 'kwok' | 'upstream-vk' | 'upstream-vk-default';
   workers?: number;
   nodeName: string;
   /** The processes whose CPU and peak RSS are reported. */

@@ -4,7 +4,13 @@
 // PATCHes each new pod's status straight to Running (one write); DELETEs each
 // pod marked for deletion with grace 0 (one write). No provider, no queue, no
 // client-side throttle, at most --concurrency requests in flight.
-// Run: node bench/limit-status-writer.ts --kubeconfig FILE --nodename NAME [--concurrency 64]
+// Two variants measure what a design choice costs the API server (system ids
+// limit-watch2 and limit-get in pod-bench.ts):
+//   --second-watch      also keeps a metadata-only watch of the same pods and
+//                       only follows it (ours has two watchers: node-agent and pod-worker);
+//   --get-before-patch  GETs each pod at the event's resourceVersion (served from
+//                       the watch cache) before its PATCH (a worker without a pod cache).
+// Run: node bench/limit-status-writer.ts --kubeconfig FILE --nodename NAME [--concurrency 64] [--second-watch] [--get-before-patch]
 import { parseArgs } from 'node:util';
 import { KubeRestClient, PatchType, isKubeAlreadyExists, isKubeNotFound, loadKubeConfig, type WatchEvent } from '@vk-ts/core';
 
@@ -18,6 +24,8 @@ const { values } = parseArgs({ options: {
   kubeconfig: { type: 'string' },
   nodename: { type: 'string', default: 'bench-limit' },
   concurrency: { type: 'string', default: '64' },
+  'second-watch': { type: 'boolean', default: false },
+  'get-before-patch': { type: 'boolean', default: false },
 } });
 const node = values.nodename;
 const maxInFlight = Number(values.concurrency);
@@ -94,12 +102,26 @@ function onPod(pod: Pod): void {
   patched.add(uid);
   const t = now();
   const conditions = ['PodReadyToStartContainers', 'Initialized', 'ContainersReady', 'Ready'].map((type) => ({ type, status: 'True', lastTransitionTime: t }));
-  submit(() => client.patch(`/api/v1/namespaces/${namespace}/pods/${name}/status`, {
+  submit(async () => {
+    if (values['get-before-patch']) await client.get(`/api/v1/namespaces/${namespace}/pods/${name}`, { query: { resourceVersion: pod.metadata.resourceVersion } });
+    await client.patch(`/api/v1/namespaces/${namespace}/pods/${name}/status`, {
     status: {
       phase: 'Running', hostIP: '127.0.0.1', podIP: '127.0.0.1', startTime: t, conditions,
       containerStatuses: pod.spec.containers.map((c) => ({ name: c.name, image: c.image, imageID: '', ready: true, started: true, restartCount: 0, state: { running: { startedAt: t } } })),
     },
-  }, PatchType.StrategicMerge));
+    }, PatchType.StrategicMerge);
+  });
+}
+
+/** --second-watch: a metadata-only watch of the same pods that only follows resourceVersions. */
+async function followSecondWatch(signal: AbortSignal): Promise<void> {
+  let rv = (await client.get<{ metadata: { resourceVersion: string } }>('/api/v1/pods', { query: { fieldSelector: `spec.nodeName=${node}`, limit: 1 } })).metadata.resourceVersion;
+  while (!signal.aborted) {
+    await client.watch<Pod>('/api/v1/pods', { fieldSelector: `spec.nodeName=${node}`, resourceVersion: rv, allowWatchBookmarks: true }, (e) => { rv = e.object.metadata.resourceVersion; },
+      signal, 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1').catch((err: unknown) => {
+      if (!signal.aborted) process.stderr.write(`${JSON.stringify({ level: 'warn', msg: 'second watch ended', err: (err as Error).message })}\n`);
+    });
+  }
 }
 
 async function watchPods(signal: AbortSignal): Promise<void> {
@@ -128,11 +150,12 @@ await renewLease();
 const leaseTimer = setInterval(() => void renewLease().catch(() => undefined), 10_000);
 const stop = new AbortController();
 const watching = watchPods(stop.signal);
+const second = values['second-watch'] ? followSecondWatch(stop.signal) : Promise.resolve();
 process.stdout.write(`${JSON.stringify({ event: 'ready', node })}\n`);
 const shutdown = (): void => {
   clearInterval(leaseTimer);
   stop.abort();
-  void watching.finally(() => { client.close(); process.exit(0); });
+  void Promise.allSettled([watching, second]).finally(() => { client.close(); process.exit(0); });
 };
 process.on('SIGTERM', shutdown);
 process.on('SIGINT', shutdown);

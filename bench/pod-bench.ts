@@ -4,7 +4,8 @@
 // Prints Markdown tables; writes every figure to bench/results/pod-bench-<time>.json.
 //
 //   node bench/pod-bench.ts [--quick] [--pods 1000,10000] [--workers 1,2,4]
-//     [--systems limit,kwok,upstream-vk,ours] (also: upstream-vk-default, with upstream's queue rate limiter) [--rates 20,50,100] [--steady-seconds 60]
+//     [--systems limit,kwok,upstream-vk,ours] (also: upstream-vk-default, with upstream's queue rate limiter;
+//       limit-watch2 and limit-get, the limit with a second watch or a GET per pod) [--rates 20,50,100] [--steady-seconds 60]
 //     [--kwok-binary PATH --kwok-stages PATH --kwok-version V] [--upstream-vk-binary PATH]
 //     [--cpu-prof-dir DIR]   V8 CPU profiles of our node-agent and pod-workers, written when they stop
 //     [--v8-flags='--a --b']  V8 flags for our services instead of SERVICE_V8_FLAGS (experiments)
@@ -87,6 +88,7 @@ function starters(): { id: string; start: Starter }[] {
   const out: { id: string; start: Starter }[] = [];
   for (const s of options.systems) {
     if (s === 'limit') out.push({ id: 'limit', start: (ctx) => startLimit(ctx, { nodeName: 'bench-limit', concurrency: options.inFlight }) });
+    else if (s === 'limit-watch2' || s === 'limit-get') out.push({ id: s, start: (ctx) => startLimit(ctx, { nodeName: 'bench-limit', concurrency: options.inFlight, variant: s }) });
     else if (s === 'kwok') {
       if (!args['kwok-binary'] || !existsSync(args['kwok-binary'])) notes.push('kwok: no binary (scripts/lib/toolchain.sh ensure_kwok did not build it); not measured');
       else out.push({ id: 'kwok', start: (ctx) => startKwok(ctx, { binary: args['kwok-binary']!, stagesFile: args['kwok-stages']!, version: args['kwok-version']!, nodeName: 'bench-kwok', parallelism: options.podWorkerConcurrency }) });
@@ -98,7 +100,7 @@ function starters(): { id: string; start: Starter }[] {
       else out.push({ id: 'upstream-vk-default', start: (ctx) => startUpstreamVk(ctx, { binary: args['upstream-vk-binary']!, nodeName: 'bench-vk', podSyncWorkers: options.podWorkerConcurrency, queueRateLimit: true }) });
     } else if (s === 'ours') {
       for (const w of options.workers) out.push({ id: `ours-${w}`, start: (ctx) => startOurs(ctx, { workers: w, concurrency: options.podWorkerConcurrency, nodeName: 'bench-ours', ...(args['v8-flags'] !== undefined ? { v8Flags: args['v8-flags'].split(' ').filter(Boolean) } : {}), ...(args['cpu-prof-dir'] ? { cpuProfileDir: join(args['cpu-prof-dir'], `ours-${w}`) } : {}) }) });
-    } else throw new Error(`unknown system "${s}" (limit, kwok, upstream-vk, upstream-vk-default, ours)`);
+    } else throw new Error(`unknown system "${s}" (limit, limit-watch2, limit-get, kwok, upstream-vk, upstream-vk-default, ours)`);
   }
   // The machine's speed drifts (a shared VM: the same work has cost a fifth more CPU seconds from one
   // quarter-hour to the next), so the limit is measured again after the others, and ratios to the limit
