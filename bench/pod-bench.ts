@@ -8,7 +8,7 @@
 //       limit-watch2 and limit-get, the limit with a second watch or a GET per pod) [--rates 20,50,100] [--steady-seconds 60]
 //     [--kwok-binary PATH --kwok-stages PATH --kwok-version V] [--upstream-vk-binary PATH]
 //     [--cpu-prof-dir DIR]   V8 CPU profiles of our node-agent and pod-workers, written when they stop
-//     [--v8-flags='--a --b']  V8 flags for our services instead of SERVICE_V8_FLAGS (experiments)
+//     [--v8-flags='--a --b']  V8 flags for all our processes instead of each service's own (serviceV8Flags; experiments)
 //     [--no-bracket]  do not measure the limit a second time after the other systems (see below)
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SERVICE_V8_FLAGS } from '@vk-ts/core';
+import { serviceV8Flags } from '@vk-ts/core';
 import { RedisServer, freePort, serviceBundle, waitFor } from '@vk-ts/testbed';
 import { BenchProcess } from './bench-process.ts';
 import { waitNodeReady, type BenchContext, type BenchSystem } from './bench-system.ts';
@@ -12,7 +12,7 @@ export interface OursOptions {
   nodeName: string;
   /** When set, node-agent and pod-workers write V8 CPU profiles (--cpu-prof) there on exit. */
   cpuProfileDir?: string;
-  /** V8 flags of our processes; SERVICE_V8_FLAGS when absent. */
+  /** V8 flags of all our processes; each service's own (serviceV8Flags) when absent. */
   v8Flags?: string[];
 }
 
@@ -30,8 +30,8 @@ export async function startOurs(ctx: BenchContext, options: OursOptions): Promis
   };
   try {
     const node = process.execPath;
-    const v8Flags = options.v8Flags ?? SERVICE_V8_FLAGS;
-    const mock = new BenchProcess('mock-backend', node, [...v8Flags, serviceBundle('mock-backend'), '--port', '0'], { logFile: join(ctx.logDir, 'mock-backend.log') });
+    const v8Flags = (name: string): readonly string[] => options.v8Flags ?? serviceV8Flags(name);
+    const mock = new BenchProcess('mock-backend', node, [...v8Flags('mock-backend'), serviceBundle('mock-backend'), '--port', '0'], { logFile: join(ctx.logDir, 'mock-backend.log') });
     started.push(mock);
     const mockUrl = (JSON.parse(await mock.waitForLine(/"event":"ready"/, 30_000)) as { url: string }).url;
     const providerConfig = join(ctx.logDir, 'mock-provider.toml');
@@ -40,13 +40,13 @@ export async function startOurs(ctx: BenchContext, options: OursOptions): Promis
       '--provider', 'mock', '--provider-config', providerConfig, '--kube-api-qps', '0', '--log-level', 'warn', '--health-host', '127.0.0.1'];
     const env = options.cpuProfileDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${options.cpuProfileDir}` } : undefined;
     const agentPort = await freePort();
-    const agent = new BenchProcess('node-agent', node, [...v8Flags, serviceBundle('node-agent'), ...common, '--health-port', String(agentPort)], { logFile: join(ctx.logDir, 'node-agent.log'), env });
+    const agent = new BenchProcess('node-agent', node, [...v8Flags('node-agent'), serviceBundle('node-agent'), ...common, '--health-port', String(agentPort)], { logFile: join(ctx.logDir, 'node-agent.log'), env });
     started.push(agent);
     const workerPorts: number[] = [];
     for (let i = 0; i < options.workers; i++) {
       const port = await freePort();
       workerPorts.push(port);
-      started.push(new BenchProcess(`pod-worker-${i + 1}`, node, [...v8Flags, serviceBundle('pod-worker'), ...common,
+      started.push(new BenchProcess(`pod-worker-${i + 1}`, node, [...v8Flags('pod-worker'), serviceBundle('pod-worker'), ...common,
         '--concurrency', String(options.concurrency), '--health-port', String(port)], { logFile: join(ctx.logDir, `pod-worker-${i + 1}.log`), env }));
     }
     const ready = async (port: number): Promise<boolean> => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200;
@@ -59,7 +59,7 @@ export async function startOurs(ctx: BenchContext, options: OursOptions): Promis
       workers: options.workers,
       nodeName: options.nodeName,
       processes: [...started.map((p) => ({ name: p.name, pid: p.pid })), { name: 'redis-server', pid: redis.pid ?? -1 }],
-      given: `node-agent and ${options.workers} pod-worker(s): --kube-api-qps 0 (no client throttle); pod-worker --concurrency ${options.concurrency}; node ${v8Flags.join(' ')}`,
+      given: `node-agent and ${options.workers} pod-worker(s): --kube-api-qps 0 (no client throttle); pod-worker --concurrency ${options.concurrency}; node-agent node ${v8Flags('node-agent').join(' ')}; pod-worker node ${v8Flags('pod-worker').join(' ')}`,
       version: 'this commit',
       redisUrl: redis.url,
       providerPodCount: async () => ((await (await fetch(`${mockUrl}/v1/pods?node=${encodeURIComponent(options.nodeName)}`)).json()) as unknown[]).length,

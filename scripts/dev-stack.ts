@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { SERVICE_V8_FLAGS } from '@vk-ts/core';
+import { serviceV8Flags } from '@vk-ts/core';
 import { MockBackendServer } from '@vk-ts/provider-mock';
 import { ControlPlane, REPO_ROOT, RedisServer, freePort, serviceBundle, stopChild, type BundleName } from '@vk-ts/testbed';
 
@@ -22,7 +22,7 @@ function say(message: string): void {
 }
 
 function startService(name: Exclude<BundleName, 'mock-backend'>, args: string[]): ChildProcess {
-  const child = spawn(process.execPath, [...SERVICE_V8_FLAGS, serviceBundle(name), ...args], {
+  const child = spawn(process.execPath, [...serviceV8Flags(name), serviceBundle(name), ...args], {
     stdio: ['ignore', 'inherit', 'inherit'],
     env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' },
   });

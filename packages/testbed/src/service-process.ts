@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { stopChild, waitForExit } from './child-process.ts';
 import { serviceBundle, type BundleName } from './service-bundles.ts';
-import { SERVICE_V8_FLAGS } from '@vk-ts/core';
+import { serviceV8Flags } from '@vk-ts/core';
 
 /**
  * One of our services run as a real process (node services/<name>/dist/main.js, its bundle),
@@ -30,7 +30,7 @@ export class ServiceProcess {
   }
 
   static start(name: Exclude<BundleName, 'mock-backend'>, args: string[], env: NodeJS.ProcessEnv = {}): ServiceProcess {
-    const child = spawn(process.execPath, [...SERVICE_V8_FLAGS, serviceBundle(name), ...args], {
+    const child = spawn(process.execPath, [...serviceV8Flags(name), serviceBundle(name), ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, LOG_LEVEL: 'info', ...env },
     });
