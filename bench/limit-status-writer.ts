@@ -12,7 +12,7 @@
 //                       the watch cache) before its PATCH (a worker without a pod cache).
 // Run: node bench/limit-status-writer.ts --kubeconfig FILE --nodename NAME [--concurrency 64] [--second-watch] [--get-before-patch]
 import { parseArgs } from 'node:util';
-import { KubeRestClient, PatchType, isKubeAlreadyExists, isKubeNotFound, loadKubeConfig, type WatchEvent } from '@vk-ts/core';
+import { KubeRestClient, METADATA_ONLY, PatchType, isKubeAlreadyExists, isKubeNotFound, loadKubeConfig, type WatchEvent } from '@vk-ts/core';
 
 interface Pod {
   metadata: { name: string; namespace: string; uid: string; resourceVersion: string; deletionTimestamp?: string };
@@ -113,14 +113,21 @@ function onPod(pod: Pod): void {
   });
 }
 
-/** --second-watch: a metadata-only watch of the same pods that only follows resourceVersions. */
+/** --second-watch: a metadata-only watch of the same pods that only follows resourceVersions (after an error, from a fresh list's). */
 async function followSecondWatch(signal: AbortSignal): Promise<void> {
-  let rv = (await client.get<{ metadata: { resourceVersion: string } }>('/api/v1/pods', { query: { fieldSelector: `spec.nodeName=${node}`, limit: 1 } })).metadata.resourceVersion;
+  const query = { fieldSelector: `spec.nodeName=${node}` };
+  const listedVersion = async (): Promise<string> =>
+    (await client.get<{ metadata: { resourceVersion: string } }>('/api/v1/pods', { query: { ...query, limit: 1 } })).metadata.resourceVersion;
+  let rv = await listedVersion();
   while (!signal.aborted) {
-    await client.watch<Pod>('/api/v1/pods', { fieldSelector: `spec.nodeName=${node}`, resourceVersion: rv, allowWatchBookmarks: true }, (e) => { rv = e.object.metadata.resourceVersion; },
-      signal, 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1').catch((err: unknown) => {
-      if (!signal.aborted) process.stderr.write(`${JSON.stringify({ level: 'warn', msg: 'second watch ended', err: (err as Error).message })}\n`);
-    });
+    try {
+      await client.watch<Pod>('/api/v1/pods', { ...query, resourceVersion: rv, allowWatchBookmarks: true }, (e) => { rv = e.object.metadata.resourceVersion; },
+        signal, METADATA_ONLY.watch);
+    } catch (err) {
+      if (signal.aborted) return;
+      process.stderr.write(`${JSON.stringify({ level: 'warn', msg: 'second watch failed, relisting', err: (err as Error).message })}\n`);
+      rv = await listedVersion();
+    }
   }
 }
 

@@ -14,7 +14,7 @@ export const SERVICE_V8_FLAGS: readonly string[] = ['--max-semi-space-size=2'];
 
 /**
  * The node-agent also runs with `--heap-growing-percent=25`: V8 collects old
- * garbage sooner, which kept its peak RSS at 10,000 pods at about 107–115 MB
+ * garbage sooner, which kept its peak RSS at 10,000 pods at about 107–116 MB
  * instead of 138–177 MB (the target is 150 MB). The price is a few percent
  * more CPU in a process that uses little (about 0.5 s per 1,000 pods). The
  * pod-worker does not take it: there it measured about 8 % more CPU in the

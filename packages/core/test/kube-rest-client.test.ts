@@ -5,19 +5,24 @@ import { ErrorCodes, KubeRestClient, PatchType, isKubeGone, isKubeNotFound, type
 
 interface Obj { metadata: { name: string } }
 
-/** A plain-HTTP stand-in for the API server's watch endpoint: it writes what each test hands it, in the chunks given. */
-async function watchServer(write: (res: ServerResponse, url: string) => Promise<void>): Promise<{ server: Server; client: KubeRestClient }> {
-  const server = createServer((req, res) => {
-    res.writeHead(200, { 'content-type': 'application/json' });
-    void write(res, req.url ?? '');
-  });
+/** A plain-HTTP stand-in for the API server answering with `handler`, and a client of it. */
+async function serve(handler: RequestListener, requestTimeoutMs?: number): Promise<{ server: Server; client: KubeRestClient }> {
+  const server = createServer(handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   const client = await KubeRestClient.create({
     kubeConfig: { getCurrentCluster: () => ({ server: `http://127.0.0.1:${port}` }), applyToHTTPSOptions: async () => {} },
-    qps: 0, burst: 0, userAgent: 'test',
+    qps: 0, burst: 0, userAgent: 'test', requestTimeoutMs,
   });
   return { server, client };
+}
+
+/** A stand-in that answers 200 and writes what each test hands it, in the chunks given. */
+function watchServer(write: (res: ServerResponse, url: string) => Promise<void>): Promise<{ server: Server; client: KubeRestClient }> {
+  return serve((req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    void write(res, req.url ?? '');
+  });
 }
 
 const line = (type: string, name: string): string => `${JSON.stringify({ type, object: { metadata: { name } } })}\n`;
@@ -97,24 +102,19 @@ describe('KubeRestClient requests', () => {
   afterEach(() => { server?.closeAllConnections(); server?.close(); });
 
   async function plainServer(handler: RequestListener, requestTimeoutMs?: number): Promise<KubeRestClient> {
-    server = createServer(handler);
-    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as AddressInfo;
-    return KubeRestClient.create({
-      kubeConfig: { getCurrentCluster: () => ({ server: `http://127.0.0.1:${port}` }), applyToHTTPSOptions: async () => {} },
-      qps: 0, burst: 0, userAgent: 'test', requestTimeoutMs,
-    });
+    let client: KubeRestClient;
+    ({ server, client } = await serve(handler, requestTimeoutMs));
+    return client;
   }
 
   it('keeps its connection across DELETEs with a body (DeleteOptions), so a burst of deletions costs no new connections', async () => {
-    let client: KubeRestClient;
     const seen: string[] = [];
-    ({ server, client } = await watchServer(async (res, url) => {
-      seen.push(url);
+    const client = await plainServer((req, res) => {
+      seen.push(req.url ?? '');
       res.end(JSON.stringify({ kind: 'Pod', metadata: { name: 'p' } }));
-    }));
+    });
     let connections = 0;
-    server.on('connection', () => { connections += 1; });
+    server!.on('connection', () => { connections += 1; });
     for (let i = 0; i < 10; i++) {
       await client.delete(`/api/v1/namespaces/default/pods/p${i}`, { apiVersion: 'v1', kind: 'DeleteOptions', gracePeriodSeconds: 0, preconditions: { uid: `u${i}` } });
     }
