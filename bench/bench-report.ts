@@ -17,8 +17,10 @@ export interface Ratio {
 
 const PEERS = ['limit', 'kwok', 'upstream-vk', 'upstream-vk-default'] as const;
 
+/** Rows compare only within one key; a worker-scaling row (slow provider) has a key no peer shares. */
 function scenarioKey(r: ScenarioResult): string {
-  return r.scenario === 'steady' ? `steady ${r.ratePerSecond}/s` : `${r.scenario} ${r.pods}`;
+  const base = r.scenario === 'steady' ? `steady ${r.ratePerSecond}/s` : `${r.scenario} ${r.pods}`;
+  return r.providerCallLatencyMs ? `${base}, provider calls ${r.providerCallLatencyMs} ms` : base;
 }
 
 function p99Of(r: ScenarioResult): number {
@@ -75,6 +77,14 @@ export function markdownReport(results: ScenarioResult[], systems: { label: stri
     for (const r of rs) {
       const range = r.throughputRange ? ` (${fmt(r.throughputRange[0], 2)}–${fmt(r.throughputRange[1], 2)})` : '';
       lines.push(`| ${r.scenario} | ${r.ours} | ${r.peer} | ${fmt(r.throughput, 2)}${range} | ${fmt(r.p99, 2)} | ${fmt(r.writesPerPod, 2)} |`);
+    }
+  }
+  const scaling = results.filter((r) => r.providerCallLatencyMs && !r.error);
+  if (scaling.length) {
+    lines.push('', '| worker scaling | pod-workers | pods/s | p99 ms | CPU s: workers / control plane |', '|---|---|---|---|---|');
+    for (const r of scaling) {
+      const workersCpu = r.processes.filter((p) => p.name.startsWith('pod-worker')).reduce((sum, p) => sum + p.cpuSeconds, 0);
+      lines.push(`| ${scenarioKey(r)} | ${r.workers ?? '–'} | ${fmt(r.podsPerSecond, 0)} | ${fmt(r.latencyMs?.p99)} | ${fmt(workersCpu, 1)} / ${fmt(r.controlPlane.cpuSeconds, 1)} |`);
     }
   }
   lines.push('', '| system | given | version |', '|---|---|---|');

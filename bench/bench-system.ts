@@ -22,6 +22,8 @@ export interface BenchSystem {
   /** Client throttle and parallelism it was given, as the table shows them. */
   given: string;
   version: string;
+  /** Ours in the worker-scaling runs: the mock backend answers each pod API call this much later. */
+  providerCallLatencyMs?: number;
   /** The queue's Redis, for ours. */
   redisUrl?: string;
   /** Pods the provider still holds, where the provider can be asked. */

@@ -8,7 +8,11 @@
 //       limit-watch2 and limit-get, the limit with a second watch or a GET per pod) [--rates 20,50,100] [--steady-seconds 60]
 //     [--kwok-binary PATH --kwok-stages PATH --kwok-version V] [--upstream-vk-binary PATH]
 //     [--cpu-prof-dir DIR]   V8 CPU profiles of our node-agent and pod-workers, written when they stop
+//     [--cp-profile-dir DIR [--cp-profile-seconds 20]]  Go CPU profiles of the control plane, the first seconds of each scenario
+//       (read with: go tool pprof -top FILE)
 //     [--v8-flags='--a --b']  V8 flags for all our processes instead of each service's own (serviceV8Flags; experiments)
+//     [--scale-latency-ms 200] [--scale-pods 2000]  worker scaling: a burst with every provider call that slow, ours with
+//       each --workers count (full run: on, 200 ms; --quick: off; 0 turns it off)
 //     [--no-bracket]  do not measure the limit a second time after the other systems (see below)
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -42,8 +46,12 @@ const { values: args } = parseArgs({ options: {
   'upstream-vk-binary': { type: 'string', default: process.env.VK_BENCH_UPSTREAM_VK ?? '' },
   out: { type: 'string' },
   'cpu-prof-dir': { type: 'string' },
+  'cp-profile-dir': { type: 'string' },
+  'cp-profile-seconds': { type: 'string', default: '20' },
   'v8-flags': { type: 'string' },
   'no-bracket': { type: 'boolean', default: false },
+  'scale-latency-ms': { type: 'string' },
+  'scale-pods': { type: 'string', default: '2000' },
   'timeout-seconds': { type: 'string', default: '600' },
 } });
 
@@ -61,6 +69,10 @@ const options = {
   podWorkerConcurrency: Number(args.concurrency),
   inFlight: Number(args['in-flight']),
   timeoutMs: Number(args['timeout-seconds']) * 1000,
+  // Worker scaling: with a zero-latency provider on 2 cores the API server is the bottleneck from one
+  // worker on, so the curve is measured against a slow provider (each call this long) as well.
+  scaleLatencyMs: Number(args['scale-latency-ms'] ?? (quick ? 0 : 200)),
+  scalePods: Number(args['scale-pods']),
 };
 
 const startedAt = new Date();
@@ -115,7 +127,7 @@ function starters(): { id: string; start: Starter }[] {
 async function withFreshSystem(id: string, group: string, start: Starter, body: (runner: ScenarioRunner) => Promise<void>): Promise<void> {
   const logDir = join(logRoot, `${group}-${id}`);
   mkdirSync(logDir, { recursive: true });
-  const cp = await ControlPlane.start({ dataDir: join(logDir, 'controlplane') });
+  const cp = await ControlPlane.start({ dataDir: join(logDir, 'controlplane'), pprof: Boolean(args['cp-profile-dir']) });
   const kubeConfig = loadKubeConfig({ kubeconfigPath: cp.kubeconfigPath });
   const client = await KubeRestClient.create({ kubeConfig, qps: 0, burst: 0, userAgent: 'vk-pod-bench', requestTimeoutMs: 120_000 });
   let system: BenchSystem | undefined;
@@ -123,7 +135,12 @@ async function withFreshSystem(id: string, group: string, start: Starter, body: 
     machine ??= await machineInfo(client);
     system = await start({ controlPlane: cp, client, logDir });
     systemsSeen.push({ label: system.label, kind: system.kind, given: system.given, version: system.version });
-    const runner = new ScenarioRunner({ client, metrics: await ApiserverMetrics.create(kubeConfig), system, controlPlanePid: cp.pid ?? -1, inFlight: options.inFlight, timeoutMs: options.timeoutMs });
+    const profileDir = args['cp-profile-dir'];
+    if (profileDir) mkdirSync(profileDir, { recursive: true });
+    const runner = new ScenarioRunner({
+      client, metrics: await ApiserverMetrics.create(kubeConfig), system, controlPlanePid: cp.pid ?? -1, inFlight: options.inFlight, timeoutMs: options.timeoutMs,
+      ...(profileDir && cp.pprofUrl ? { controlPlaneProfile: { pprofUrl: cp.pprofUrl, seconds: Number(args['cp-profile-seconds']), dir: profileDir, prefix: `${group}-${id}` } } : {}),
+    });
     await body(runner);
   } catch (err) {
     const msg = `${id} (${group}): ${(err as Error).message}`;
@@ -154,6 +171,13 @@ for (const pods of options.pods) {
         for (const rate of options.rates) record(await runner.steady(rate, options.steadySeconds));
       }
     });
+  }
+}
+if (options.scaleLatencyMs > 0 && options.systems.includes('ours')) {
+  for (const w of options.workers) {
+    say(`worker scaling, provider calls ${options.scaleLatencyMs} ms, burst ${options.scalePods}: ours ×${w}`);
+    await withFreshSystem(`ours-${w}`, 'scale', (ctx) => startOurs(ctx, { workers: w, concurrency: options.podWorkerConcurrency, nodeName: 'bench-ours', providerCallLatencyMs: options.scaleLatencyMs }),
+      async (runner) => { for (const r of await runner.burstAndDelete(options.scalePods, true)) record(r); });
   }
 }
 if (options.steadyOnFreshControlPlane && options.rates.length) {

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { KubeRestClient } from '@vk-ts/core';
 import { ApiserverMetrics, diffCounts, type RequestCounts } from './apiserver-metrics.ts';
 import type { BenchSystem } from './bench-system.ts';
@@ -20,6 +21,8 @@ export interface ScenarioResult {
   pods: number;
   /** steady only: the offered rate. */
   ratePerSecond?: number;
+  /** Worker-scaling runs only: every provider call took this long (mock backend callLatencyMs). */
+  providerCallLatencyMs?: number;
   /** burst: first create sent → last pod seen Running; delete: first delete sent → last pod gone (API and provider); steady: first create → last Running. */
   durationSeconds: number;
   podsPerSecond: number;
@@ -61,6 +64,8 @@ export interface ScenarioRunnerOptions {
   /** Create/delete requests the load generator keeps in flight. */
   inFlight: number;
   timeoutMs: number;
+  /** Take a Go CPU profile of the control plane during each scenario (its first `seconds`), into `dir`. */
+  controlPlaneProfile?: { pprofUrl: string; seconds: number; dir: string; prefix: string };
 }
 
 /** Runs the scenarios of one system on one control plane and collects the figures. */
@@ -71,8 +76,8 @@ export class ScenarioRunner {
     this.#o = options;
   }
 
-  /** burst: N pre-bound pods as fast as the client goes, until all are seen Running; then delete: all of them, until gone. */
-  async burstAndDelete(pods: number): Promise<ScenarioResult[]> {
+  /** burst: N pre-bound pods as fast as the client goes, until all are seen Running; then (unless `burstOnly`) delete: all of them, until gone. */
+  async burstAndDelete(pods: number, burstOnly = false): Promise<ScenarioResult[]> {
     const namespace = `burst-${pods}`;
     await this.#namespace(namespace);
     const watch = new RunningWatch(this.#o.client, { namespace, nodeName: this.#o.system.nodeName });
@@ -88,7 +93,7 @@ export class ScenarioRunner {
       });
       Object.assign(burst, latencies([...watch.pods.values()]), { benchWatchRestarts: watch.restarts });
       const results = [burst];
-      if (burst.error) return results;
+      if (burst.error || burstOnly) return results;
       const deleteSentAt = new Map<string, number>();
       const del = await this.#measure('delete', pods, load, async () => {
         const t0 = Date.now();
@@ -167,6 +172,7 @@ export class ScenarioRunner {
     const redisBefore = await redis?.read();
     procs.begin();
     cp.begin();
+    const profile = this.#profileControlPlane(`${scenario}-${pods}`);
     let durationMs = NaN;
     let error: string | undefined;
     try {
@@ -174,6 +180,7 @@ export class ScenarioRunner {
     } catch (err) {
       error = (err as Error).message;
     }
+    await profile;
     const settleStart = Date.now();
     const apiAfter = await this.#settle(apiBefore);
     const settleSeconds = (Date.now() - settleStart) / 1000;
@@ -197,6 +204,7 @@ export class ScenarioRunner {
       system: system.label,
       kind: system.kind,
       ...(system.workers !== undefined ? { workers: system.workers } : {}),
+      ...(system.providerCallLatencyMs ? { providerCallLatencyMs: system.providerCallLatencyMs } : {}),
       pods,
       durationSeconds: round(durationMs / 1000, 2),
       podsPerSecond: round(pods / (durationMs / 1000), 1),
@@ -216,6 +224,19 @@ export class ScenarioRunner {
       loadAverageAtStart,
       ...(error ? { error } : {}),
     };
+  }
+
+  /** Fetches a CPU profile of the first `seconds` of a scenario and writes it as <dir>/<prefix>-<name>.pprof; never throws. */
+  async #profileControlPlane(name: string): Promise<void> {
+    const p = this.#o.controlPlaneProfile;
+    if (!p) return;
+    try {
+      const res = await fetch(`${p.pprofUrl}/debug/pprof/profile?seconds=${p.seconds}`);
+      if (!res.ok) throw new Error(`HTTP ${res.status}: ${await res.text()}`);
+      writeFileSync(join(p.dir, `${p.prefix}-${name}.pprof`), Buffer.from(await res.arrayBuffer()));
+    } catch (err) {
+      process.stderr.write(`${JSON.stringify({ msg: 'control plane profile failed', name, err: (err as Error).message })}\n`);
+    }
   }
 
   /**

@@ -14,6 +14,8 @@ export interface OursOptions {
   cpuProfileDir?: string;
   /** V8 flags of all our processes; each service's own (serviceV8Flags) when absent. */
   v8Flags?: string[];
+  /** The mock backend answers every pod API call this much later (a slow cloud API); 0 or absent: at once. */
+  providerCallLatencyMs?: number;
 }
 
 /**
@@ -34,6 +36,10 @@ export async function startOurs(ctx: BenchContext, options: OursOptions): Promis
     const mock = new BenchProcess('mock-backend', node, [...v8Flags('mock-backend'), serviceBundle('mock-backend'), '--port', '0'], { logFile: join(ctx.logDir, 'mock-backend.log') });
     started.push(mock);
     const mockUrl = (JSON.parse(await mock.waitForLine(/"event":"ready"/, 30_000)) as { url: string }).url;
+    if (options.providerCallLatencyMs) {
+      const res = await fetch(`${mockUrl}/admin/faults`, { method: 'PUT', body: JSON.stringify({ callLatencyMs: options.providerCallLatencyMs }) });
+      if (!res.ok) throw new Error(`mock backend refused the call latency: HTTP ${res.status} ${await res.text()}`);
+    }
     const providerConfig = join(ctx.logDir, 'mock-provider.toml');
     writeFileSync(providerConfig, `endpoint = "${mockUrl}"\n`);
     const common = ['--kubeconfig', ctx.controlPlane.kubeconfigPath, '--redis-url', redis.url, '--nodename', options.nodeName,
@@ -57,9 +63,10 @@ export async function startOurs(ctx: BenchContext, options: OursOptions): Promis
       label: `ours ×${options.workers}`,
       kind: 'ours',
       workers: options.workers,
+      ...(options.providerCallLatencyMs ? { providerCallLatencyMs: options.providerCallLatencyMs } : {}),
       nodeName: options.nodeName,
       processes: [...started.map((p) => ({ name: p.name, pid: p.pid })), { name: 'redis-server', pid: redis.pid ?? -1 }],
-      given: `node-agent and ${options.workers} pod-worker(s): --kube-api-qps 0 (no client throttle); pod-worker --concurrency ${options.concurrency}; node-agent node ${v8Flags('node-agent').join(' ')}; pod-worker node ${v8Flags('pod-worker').join(' ')}`,
+      given: `node-agent and ${options.workers} pod-worker(s): --kube-api-qps 0 (no client throttle); pod-worker --concurrency ${options.concurrency}; node-agent node ${v8Flags('node-agent').join(' ')}; pod-worker node ${v8Flags('pod-worker').join(' ')}${options.providerCallLatencyMs ? `; worker-scaling runs: every mock backend call answered after ${options.providerCallLatencyMs} ms` : ''}`,
       version: 'this commit',
       redisUrl: redis.url,
       providerPodCount: async () => ((await (await fetch(`${mockUrl}/v1/pods?node=${encodeURIComponent(options.nodeName)}`)).json()) as unknown[]).length,

@@ -18,6 +18,8 @@ export interface ControlPlaneOptions {
   verifyKubeletServing?: boolean;
   /** E.g. '3m': the longest lifetime of CSR-issued certificates (the signer backdates them 5 minutes). */
   clusterSigningDuration?: string;
+  /** Serve Go's pprof handlers on 127.0.0.1 at a free port (see `pprofUrl`): for profiling the control plane in benchmarks. */
+  pprof?: boolean;
   /** Give up waiting for the ready line after this long. */
   startTimeoutMs?: number;
 }
@@ -41,10 +43,13 @@ export class ControlPlane {
   readonly pkiDir: string;
   readonly dataDir: string;
   readonly startupMs: number;
+  /** http://127.0.0.1:<port> of Go's pprof handlers when started with `pprof`. */
+  readonly pprofUrl: string | undefined;
   readonly #child: ChildProcess;
   #closing: Promise<void> | undefined;
 
-  private constructor(child: ChildProcess, ready: ReadyLine, dataDir: string) {
+  private constructor(child: ChildProcess, ready: ReadyLine, dataDir: string, pprofUrl: string | undefined) {
+    this.pprofUrl = pprofUrl;
     this.#child = child;
     this.kubeconfigPath = ready.kubeconfig;
     this.server = ready.server;
@@ -76,11 +81,13 @@ export class ControlPlane {
       if (options.nodeMonitorGracePeriod) args.push('--node-monitor-grace-period', options.nodeMonitorGracePeriod);
       if (options.verifyKubeletServing) args.push('--verify-kubelet-serving');
       if (options.clusterSigningDuration) args.push('--cluster-signing-duration', options.clusterSigningDuration);
+      const pprofUrl = options.pprof ? `http://127.0.0.1:${await freePort()}` : undefined;
+      if (pprofUrl) args.push('--pprof-addr', pprofUrl.slice('http://'.length));
       const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
       let stderr = '';
       child.stderr?.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
       const ready = await readReadyLine(child, options.startTimeoutMs ?? 120_000);
-      if (ready) return new ControlPlane(child, ready, dataDir);
+      if (ready) return new ControlPlane(child, ready, dataDir, pprofUrl);
       const code = await waitForExit(child);
       lastError = new Error(`control plane exited (${code}) before ready: ${stderr.trim() || 'no message'} (log: ${dataDir}/controlplane.log)`);
       if (code !== 2) break;

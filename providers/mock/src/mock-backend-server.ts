@@ -71,6 +71,7 @@ export class MockBackendServer {
       return sendJson(res, 503, { message: 'mock backend set unhealthy' });
     }
     if (parts[0] === 'v1' && parts[1] === 'pods') {
+      if (b.faults.callLatencyMs > 0) await new Promise((r) => setTimeout(r, b.faults.callLatencyMs));
       // Listings leave out logs and env: the status sync lists every pod every few seconds.
       if (parts.length === 2 && method === 'GET') return sendJson(res, 200, b.list(url.searchParams.get('node') ?? undefined).map(listView));
       const ref = { namespace: parts[2] ?? '', name: parts[3] ?? '', uid: parts[4] ?? '' };

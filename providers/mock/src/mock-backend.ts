@@ -75,6 +75,12 @@ export interface MockFaults {
    * period itself (some real backends do not): the caller must force it.
    */
   stopLatencyMs: number;
+  /**
+   * Every pod API call (`/v1/pods...`) answers this much later, like a slow
+   * cloud API (a Fargate RunTask or an ACI PUT takes hundreds of ms). The
+   * benchmark's worker-scaling scenario uses it.
+   */
+  callLatencyMs: number;
 }
 
 export class MockBackendError extends Error {
@@ -96,7 +102,7 @@ export class MockBackend {
   /** Creates per pod key over the backend's life: tests assert "exactly once". */
   readonly createCounts = new Map<string, number>();
   readonly events = new EventEmitter();
-  readonly faults: MockFaults = { failCreates: 0, failCreatesKind: 'transient', rejectImages: [], healthy: true, startLatencyMs: 0, stopLatencyMs: 0 };
+  readonly faults: MockFaults = { failCreates: 0, failCreatesKind: 'transient', rejectImages: [], healthy: true, startLatencyMs: 0, stopLatencyMs: 0, callLatencyMs: 0 };
   #nextIp = 0;
   readonly #timers = new Set<NodeJS.Timeout>();
 

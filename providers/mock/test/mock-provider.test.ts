@@ -33,4 +33,13 @@ describe('mock provider over HTTP', () => {
     assert.equal(await provider.deletePod(ref, { gracePeriodSeconds: 0 }), undefined, 'an absent pod is not an error');
     assert.equal(server.received.filter((r) => r.method === 'GET').length, 1, 'the deletes asked nothing more');
   });
+
+  it('answers pod API calls only after the injected call latency, like a slow cloud API', async () => {
+    server.backend.setFaults({ callLatencyMs: 300 });
+    const started = performance.now();
+    await provider.createPod(resolved);
+    assert.ok(performance.now() - started >= 250, `create answered after ${Math.round(performance.now() - started)} ms`);
+    server.backend.setFaults({ callLatencyMs: 0 });
+    assert.equal((await provider.getPod(ref))?.ref.uid, 'u1');
+  });
 });

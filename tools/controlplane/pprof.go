@@ -1,0 +1,34 @@
+package main
+
+import (
+	"net"
+	"net/http"
+	"net/http/pprof"
+)
+
+// servePprof serves Go's profiling handlers on a loopback address of their
+// own (never on the API server's port, and never off the machine: the
+// handlers have no authentication). The benchmark uses it to see where the
+// control plane's CPU goes (bench/pod-bench.ts --cp-profile-dir). A mux of
+// our own rather than http.DefaultServeMux, so that nothing a library
+// registers there is exposed.
+func servePprof(addr string) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		fatalf(exitConflict, "bad --pprof-addr %q: %v", addr, err)
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		fatalf(exitConflict, "bad --pprof-addr %q: the host must be a loopback IP address (the handlers have no authentication)", addr)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		fatalf(exitConflict, "--pprof-addr %q: %v", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	go func() { _ = http.Serve(ln, mux) }()
+}
