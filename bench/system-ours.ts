@@ -14,6 +14,8 @@ export interface OursOptions {
   cpuProfileDir?: string;
   /** V8 flags of all our processes; each service's own (serviceV8Flags) when absent. */
   v8Flags?: string[];
+  /** V8 flags of the pod-workers only (overrides v8Flags for them). */
+  workerV8Flags?: string[];
   /** The mock backend answers every pod API call this much later (a slow cloud API); 0 or absent: at once. */
   providerCallLatencyMs?: number;
 }
@@ -32,7 +34,7 @@ export async function startOurs(ctx: BenchContext, options: OursOptions): Promis
   };
   try {
     const node = process.execPath;
-    const v8Flags = (name: string): readonly string[] => options.v8Flags ?? serviceV8Flags(name);
+    const v8Flags = (name: string): readonly string[] => (name === 'pod-worker' ? options.workerV8Flags : undefined) ?? options.v8Flags ?? serviceV8Flags(name);
     const mock = new BenchProcess('mock-backend', node, [...v8Flags('mock-backend'), serviceBundle('mock-backend'), '--port', '0'], { logFile: join(ctx.logDir, 'mock-backend.log') });
     started.push(mock);
     const mockUrl = (JSON.parse(await mock.waitForLine(/"event":"ready"/, 30_000)) as { url: string }).url;

@@ -22,7 +22,21 @@ export const SERVICE_V8_FLAGS: readonly string[] = ['--max-semi-space-size=2'];
  */
 export const NODE_AGENT_V8_FLAGS: readonly string[] = [...SERVICE_V8_FLAGS, '--heap-growing-percent=25'];
 
-/** The V8 flags of one of our processes (bundle name, as in scripts/build.ts). */
+/**
+ * The pod-worker, the process a burst is bound by, keeps 8 MB semi-spaces:
+ * fewer scavenges and less promoted garbage. Two interleaved pairs of
+ * 10,000-pod runs measured its burst CPU at 16.2–16.6 s instead of
+ * 17.7–17.8 s, at the same peak RSS (272–327 MB either way).
+ */
+export const POD_WORKER_V8_FLAGS: readonly string[] = ['--max-semi-space-size=8'];
+
+/**
+ * The V8 flags of one of our processes (bundle name, as in scripts/build.ts).
+ * The services' `npm start` scripts and docker-compose.yml spell the same
+ * flags out; a unit test holds them to this.
+ */
 export function serviceV8Flags(name: string): readonly string[] {
-  return name === 'node-agent' ? NODE_AGENT_V8_FLAGS : SERVICE_V8_FLAGS;
+  if (name === 'node-agent') return NODE_AGENT_V8_FLAGS;
+  if (name === 'pod-worker') return POD_WORKER_V8_FLAGS;
+  return SERVICE_V8_FLAGS;
 }
