@@ -12,6 +12,7 @@
 //       (read with: go tool pprof -top FILE)
 //     [--v8-flags='--a --b']  V8 flags for all our processes instead of each service's own (serviceV8Flags; experiments)
 //     [--worker-v8-flags='--a --b']  the same for the pod-workers only
+//     [--agent-args='--flag value']  more node-agent flags for ours (experiments)
 //     [--scale-latency-ms 200] [--scale-pods 2000]  worker scaling: a burst with every provider call that slow, ours with
 //       each --workers count (full run: on, 200 ms; --quick: off; 0 turns it off)
 //     [--no-bracket]  do not measure the limit a second time after the other systems (see below)
@@ -51,6 +52,7 @@ const { values: args } = parseArgs({ options: {
   'cp-profile-seconds': { type: 'string', default: '20' },
   'v8-flags': { type: 'string' },
   'worker-v8-flags': { type: 'string' },
+  'agent-args': { type: 'string' },
   'no-bracket': { type: 'boolean', default: false },
   'scale-latency-ms': { type: 'string' },
   'scale-pods': { type: 'string', default: '2000' },
@@ -113,7 +115,7 @@ function starters(): { id: string; start: Starter }[] {
       if (!args['upstream-vk-binary'] || !existsSync(args['upstream-vk-binary'])) notes.push('upstream virtual-kubelet: no binary (tools/upstream-vk did not build); not measured');
       else out.push({ id: 'upstream-vk-default', start: (ctx) => startUpstreamVk(ctx, { binary: args['upstream-vk-binary']!, nodeName: 'bench-vk', podSyncWorkers: options.podWorkerConcurrency, queueRateLimit: true }) });
     } else if (s === 'ours') {
-      for (const w of options.workers) out.push({ id: `ours-${w}`, start: (ctx) => startOurs(ctx, { workers: w, concurrency: options.podWorkerConcurrency, nodeName: 'bench-ours', ...(args['v8-flags'] !== undefined ? { v8Flags: args['v8-flags'].split(' ').filter(Boolean) } : {}), ...(args['worker-v8-flags'] !== undefined ? { workerV8Flags: args['worker-v8-flags'].split(' ').filter(Boolean) } : {}), ...(args['cpu-prof-dir'] ? { cpuProfileDir: join(args['cpu-prof-dir'], `ours-${w}`) } : {}) }) });
+      for (const w of options.workers) out.push({ id: `ours-${w}`, start: (ctx) => startOurs(ctx, { workers: w, concurrency: options.podWorkerConcurrency, nodeName: 'bench-ours', ...(args['v8-flags'] !== undefined ? { v8Flags: args['v8-flags'].split(' ').filter(Boolean) } : {}), ...(args['worker-v8-flags'] !== undefined ? { workerV8Flags: args['worker-v8-flags'].split(' ').filter(Boolean) } : {}), ...(args['agent-args'] ? { agentArgs: args['agent-args'].split(' ').filter(Boolean) } : {}), ...(args['cpu-prof-dir'] ? { cpuProfileDir: join(args['cpu-prof-dir'], `ours-${w}`) } : {}) }) });
     } else throw new Error(`unknown system "${s}" (limit, limit-watch2, limit-get, kwok, upstream-vk, upstream-vk-default, ours)`);
   }
   // The machine's speed drifts (a shared VM: the same work has cost a fifth more CPU seconds from one

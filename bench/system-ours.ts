@@ -14,6 +14,8 @@ export interface OursOptions {
   cpuProfileDir?: string;
   /** V8 flags of all our processes; each service's own (serviceV8Flags) when absent. */
   v8Flags?: string[];
+  /** More node-agent flags (experiments, e.g. --status-sync-interval-seconds 0). */
+  agentArgs?: string[];
   /** V8 flags of the pod-workers only (overrides v8Flags for them). */
   workerV8Flags?: string[];
   /** The mock backend answers every pod API call this much later (a slow cloud API); 0 or absent: at once. */
@@ -48,7 +50,7 @@ export async function startOurs(ctx: BenchContext, options: OursOptions): Promis
       '--provider', 'mock', '--provider-config', providerConfig, '--kube-api-qps', '0', '--log-level', 'warn', '--health-host', '127.0.0.1'];
     const env = options.cpuProfileDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${options.cpuProfileDir}` } : undefined;
     const agentPort = await freePort();
-    const agent = new BenchProcess('node-agent', node, [...v8Flags('node-agent'), serviceBundle('node-agent'), ...common, '--health-port', String(agentPort)], { logFile: join(ctx.logDir, 'node-agent.log'), env });
+    const agent = new BenchProcess('node-agent', node, [...v8Flags('node-agent'), serviceBundle('node-agent'), ...common, '--health-port', String(agentPort), ...(options.agentArgs ?? [])], { logFile: join(ctx.logDir, 'node-agent.log'), env });
     started.push(agent);
     const workerPorts: number[] = [];
     for (let i = 0; i < options.workers; i++) {
@@ -68,7 +70,7 @@ export async function startOurs(ctx: BenchContext, options: OursOptions): Promis
       ...(options.providerCallLatencyMs ? { providerCallLatencyMs: options.providerCallLatencyMs } : {}),
       nodeName: options.nodeName,
       processes: [...started.map((p) => ({ name: p.name, pid: p.pid })), { name: 'redis-server', pid: redis.pid ?? -1 }],
-      given: `node-agent and ${options.workers} pod-worker(s): --kube-api-qps 0 (no client throttle); pod-worker --concurrency ${options.concurrency}; node-agent node ${v8Flags('node-agent').join(' ')}; pod-worker node ${v8Flags('pod-worker').join(' ')}${options.providerCallLatencyMs ? `; worker-scaling runs: every mock backend call answered after ${options.providerCallLatencyMs} ms` : ''}`,
+      given: `node-agent and ${options.workers} pod-worker(s): --kube-api-qps 0 (no client throttle);${options.agentArgs?.length ? ` node-agent ${options.agentArgs.join(' ')};` : ''} pod-worker --concurrency ${options.concurrency}; node-agent node ${v8Flags('node-agent').join(' ')}; pod-worker node ${v8Flags('pod-worker').join(' ')}${options.providerCallLatencyMs ? `; worker-scaling runs: every mock backend call answered after ${options.providerCallLatencyMs} ms` : ''}`,
       version: 'this commit',
       redisUrl: redis.url,
       providerPodCount: async () => ((await (await fetch(`${mockUrl}/v1/pods?node=${encodeURIComponent(options.nodeName)}`)).json()) as unknown[]).length,
