@@ -13,8 +13,8 @@
 //     [--v8-flags='--a --b']  V8 flags for all our processes instead of each service's own (serviceV8Flags; experiments)
 //     [--worker-v8-flags='--a --b']  the same for the pod-workers only
 //     [--agent-args='--flag value']  more node-agent flags for ours (experiments)
-//     [--scale-latency-ms 200] [--scale-pods 2000]  worker scaling: a burst with every provider call that slow, ours with
-//       each --workers count (full run: on, 200 ms; --quick: off; 0 turns it off)
+//     [--scale-latency-ms 200] [--scale-pods 2000] [--scale-workers 1,2,4]  worker scaling: a burst with every provider
+//       call that slow, ours with each of --scale-workers (default: --workers) pod-workers (full run: on, 200 ms; --quick: off; 0: off)
 //     [--no-bracket]  do not measure the limit a second time after the other systems (see below)
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -56,6 +56,7 @@ const { values: args } = parseArgs({ options: {
   'no-bracket': { type: 'boolean', default: false },
   'scale-latency-ms': { type: 'string' },
   'scale-pods': { type: 'string', default: '2000' },
+  'scale-workers': { type: 'string' },
   'timeout-seconds': { type: 'string', default: '600' },
 } });
 
@@ -77,7 +78,9 @@ const options = {
   // worker on, so the curve is measured against a slow provider (each call this long) as well.
   scaleLatencyMs: Number(args['scale-latency-ms'] ?? (quick ? 0 : 200)),
   scalePods: Number(args['scale-pods']),
+  scaleWorkers: [] as number[],
 };
+options.scaleWorkers = list(args['scale-workers'], options.workers);
 
 const startedAt = new Date();
 const stamp = startedAt.toISOString().replace(/[:.]/g, '-').replace(/-\d+Z$/, 'Z');
@@ -178,7 +181,7 @@ for (const pods of options.pods) {
   }
 }
 if (options.scaleLatencyMs > 0 && options.systems.includes('ours')) {
-  for (const w of options.workers) {
+  for (const w of options.scaleWorkers) {
     say(`worker scaling, provider calls ${options.scaleLatencyMs} ms, burst ${options.scalePods}: ours ×${w}`);
     await withFreshSystem(`ours-${w}`, 'scale', (ctx) => startOurs(ctx, { workers: w, concurrency: options.podWorkerConcurrency, nodeName: 'bench-ours', providerCallLatencyMs: options.scaleLatencyMs }),
       async (runner) => { for (const r of await runner.burstAndDelete(options.scalePods, true)) record(r); });
