@@ -29,7 +29,7 @@ import { machineInfo, type MachineInfo } from './machine-info.ts';
 import { ScenarioRunner, type ScenarioResult } from './scenario-runner.ts';
 import { startKwok } from './system-kwok.ts';
 import { startLimit } from './system-limit.ts';
-import { startOurs } from './system-ours.ts';
+import { startOurs, type OursOptions } from './system-ours.ts';
 import { startUpstreamVk } from './system-upstream-vk.ts';
 
 const { values: args } = parseArgs({ options: {
@@ -82,6 +82,18 @@ const options = {
 };
 options.scaleWorkers = list(args['scale-workers'], options.workers);
 
+// Every numeric flag, checked at once: a typo fails the run here, naming each bad flag, not minutes later.
+const badFlags = Object.entries({
+  '--pods': options.pods, '--workers': options.workers, '--rates': options.rates, '--steady-seconds': [options.steadySeconds],
+  '--concurrency': [options.podWorkerConcurrency], '--in-flight': [options.inFlight], '--timeout-seconds': [options.timeoutMs],
+  '--scale-latency-ms': [options.scaleLatencyMs], '--scale-pods': [options.scalePods], '--scale-workers': options.scaleWorkers,
+  '--cp-profile-seconds': [Number(args['cp-profile-seconds'])],
+}).filter(([, values]) => values.some((v) => !Number.isFinite(v) || v < 0)).map(([flag]) => flag);
+if (badFlags.length) {
+  process.stderr.write(`pod-bench: these flags need non-negative numbers (lists: comma-separated): ${badFlags.join(', ')}\n`);
+  process.exit(2);
+}
+
 const startedAt = new Date();
 const stamp = startedAt.toISOString().replace(/[:.]/g, '-').replace(/-\d+Z$/, 'Z');
 const resultsDir = join(REPO_ROOT, 'bench/results');
@@ -103,6 +115,18 @@ function save(): void {
 
 type Starter = (ctx: BenchContext) => Promise<BenchSystem>;
 
+const words = (v: string): string[] => v.split(' ').filter(Boolean);
+
+/** The experiment flags (--v8-flags, --worker-v8-flags, --agent-args, --cpu-prof-dir) as options for ours ×`workers`. */
+function oursExperiments(workers: number): Partial<OursOptions> {
+  return {
+    ...(args['v8-flags'] !== undefined ? { v8Flags: words(args['v8-flags']) } : {}),
+    ...(args['worker-v8-flags'] !== undefined ? { workerV8Flags: words(args['worker-v8-flags']) } : {}),
+    ...(args['agent-args'] ? { agentArgs: words(args['agent-args']) } : {}),
+    ...(args['cpu-prof-dir'] ? { cpuProfileDir: join(args['cpu-prof-dir'], `ours-${workers}`) } : {}),
+  };
+}
+
 function starters(): { id: string; start: Starter }[] {
   const out: { id: string; start: Starter }[] = [];
   for (const s of options.systems) {
@@ -118,7 +142,7 @@ function starters(): { id: string; start: Starter }[] {
       if (!args['upstream-vk-binary'] || !existsSync(args['upstream-vk-binary'])) notes.push('upstream virtual-kubelet: no binary (tools/upstream-vk did not build); not measured');
       else out.push({ id: 'upstream-vk-default', start: (ctx) => startUpstreamVk(ctx, { binary: args['upstream-vk-binary']!, nodeName: 'bench-vk', podSyncWorkers: options.podWorkerConcurrency, queueRateLimit: true }) });
     } else if (s === 'ours') {
-      for (const w of options.workers) out.push({ id: `ours-${w}`, start: (ctx) => startOurs(ctx, { workers: w, concurrency: options.podWorkerConcurrency, nodeName: 'bench-ours', ...(args['v8-flags'] !== undefined ? { v8Flags: args['v8-flags'].split(' ').filter(Boolean) } : {}), ...(args['worker-v8-flags'] !== undefined ? { workerV8Flags: args['worker-v8-flags'].split(' ').filter(Boolean) } : {}), ...(args['agent-args'] ? { agentArgs: args['agent-args'].split(' ').filter(Boolean) } : {}), ...(args['cpu-prof-dir'] ? { cpuProfileDir: join(args['cpu-prof-dir'], `ours-${w}`) } : {}) }) });
+      for (const w of options.workers) out.push({ id: `ours-${w}`, start: (ctx) => startOurs(ctx, { ...oursExperiments(w), workers: w, concurrency: options.podWorkerConcurrency, nodeName: 'bench-ours' }) });
     } else throw new Error(`unknown system "${s}" (limit, limit-watch2, limit-get, kwok, upstream-vk, upstream-vk-default, ours)`);
   }
   // The machine's speed drifts (a shared VM: the same work has cost a fifth more CPU seconds from one
