@@ -88,10 +88,12 @@ export function markdownReport(results: ScenarioResult[], systems: { label: stri
     }
   }
   lines.push('', '| system | given | version |', '|---|---|---|');
+  // One row per label and setting: the worker-scaling runs reuse ours' labels with a slow provider.
   const seen = new Set<string>();
   for (const s of systems) {
-    if (seen.has(s.label)) continue;
-    seen.add(s.label);
+    const key = `${s.label}\n${s.given}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
     lines.push(`| ${s.label} | ${s.given} | ${s.version} |`);
   }
   return lines.join('\n');

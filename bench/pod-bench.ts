@@ -9,7 +9,8 @@
 //     [--kwok-binary PATH --kwok-stages PATH --kwok-version V] [--upstream-vk-binary PATH]
 //     [--cpu-prof-dir DIR]   V8 CPU profiles of our node-agent and pod-workers, written when they stop
 //     [--cp-profile-dir DIR [--cp-profile-seconds 20]]  Go CPU profiles of the control plane, the first seconds of each scenario
-//       (read with: go tool pprof -top FILE)
+//       (read with: go tool pprof -top FILE). Profiling costs the control plane CPU and holds each scenario's figures open
+//       until the profile ends: compare profiled runs with each other, not with unprofiled ones.
 //     [--v8-flags='--a --b']  V8 flags for all our processes instead of each service's own (serviceV8Flags; experiments)
 //     [--worker-v8-flags='--a --b']  the same for the pod-workers only
 //     [--agent-args='--flag value']  more node-agent flags for ours (experiments)
@@ -83,14 +84,18 @@ const options = {
 options.scaleWorkers = list(args['scale-workers'], options.workers);
 
 // Every numeric flag, checked at once: a typo fails the run here, naming each bad flag, not minutes later.
-const badFlags = Object.entries({
-  '--pods': options.pods, '--workers': options.workers, '--rates': options.rates, '--steady-seconds': [options.steadySeconds],
-  '--concurrency': [options.podWorkerConcurrency], '--in-flight': [options.inFlight], '--timeout-seconds': [options.timeoutMs],
-  '--scale-latency-ms': [options.scaleLatencyMs], '--scale-pods': [options.scalePods], '--scale-workers': options.scaleWorkers,
-  '--cp-profile-seconds': [Number(args['cp-profile-seconds'])],
-}).filter(([, values]) => values.some((v) => !Number.isFinite(v) || v < 0)).map(([flag]) => flag);
+// Counts and durations must be whole and positive; only the provider latency may be 0 (off).
+const isCount = (v: number): boolean => Number.isInteger(v) && v > 0;
+const badFlags = [
+  ...Object.entries({
+    '--pods': options.pods, '--workers': options.workers, '--rates': options.rates, '--steady-seconds': [options.steadySeconds],
+    '--concurrency': [options.podWorkerConcurrency], '--in-flight': [options.inFlight], '--timeout-seconds': [options.timeoutMs],
+    '--scale-pods': [options.scalePods], '--scale-workers': options.scaleWorkers, '--cp-profile-seconds': [Number(args['cp-profile-seconds'])],
+  }).filter(([, values]) => !values.every(isCount)).map(([flag]) => flag),
+  ...(Number.isInteger(options.scaleLatencyMs) && options.scaleLatencyMs >= 0 ? [] : ['--scale-latency-ms (0 turns it off)']),
+];
 if (badFlags.length) {
-  process.stderr.write(`pod-bench: these flags need non-negative numbers (lists: comma-separated): ${badFlags.join(', ')}\n`);
+  process.stderr.write(`pod-bench: these flags need whole numbers above 0 (lists: comma-separated): ${badFlags.join(', ')}\n`);
   process.exit(2);
 }
 
@@ -207,7 +212,9 @@ for (const pods of options.pods) {
 if (options.scaleLatencyMs > 0 && options.systems.includes('ours')) {
   for (const w of options.scaleWorkers) {
     say(`worker scaling, provider calls ${options.scaleLatencyMs} ms, burst ${options.scalePods}: ours ×${w}`);
-    await withFreshSystem(`ours-${w}`, 'scale', (ctx) => startOurs(ctx, { workers: w, concurrency: options.podWorkerConcurrency, nodeName: 'bench-ours', providerCallLatencyMs: options.scaleLatencyMs }),
+    const experiments = oursExperiments(w);
+    if (experiments.cpuProfileDir) experiments.cpuProfileDir = join(args['cpu-prof-dir']!, `scale-ours-${w}`);
+    await withFreshSystem(`ours-${w}`, 'scale', (ctx) => startOurs(ctx, { ...experiments, workers: w, concurrency: options.podWorkerConcurrency, nodeName: 'bench-ours', providerCallLatencyMs: options.scaleLatencyMs }),
       async (runner) => { for (const r of await runner.burstAndDelete(options.scalePods, true)) record(r); });
   }
 }

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, KubeConfig, type V1Node } from '@kubernetes/client-node';
-import { CONTROLPLANE_BINARY, freePort, waitFor, waitForExit } from '@vk-ts/testbed';
+import { CONTROLPLANE_BINARY, ControlPlane, freePort, waitFor, waitForExit } from '@vk-ts/testbed';
 import { env } from './fixtures.ts';
 
 describe('control plane test bed', () => {
@@ -81,6 +81,42 @@ describe('control plane test bed', () => {
       assert.ok(Date.now() - started < 10_000, 'it fails fast instead of hanging');
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a --pprof-addr that is not loopback, or that takes another component\'s port, with exit 2 and a message', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'vk-cp-pprof-'));
+    const run = async (pprofAddr: (etcdPort: number) => string): Promise<{ code: Awaited<ReturnType<typeof waitForExit>>; stderr: string }> => {
+      const etcdPort = await freePort();
+      const child = spawn(CONTROLPLANE_BINARY, [
+        '--data-dir', dataDir, '--apiserver-port', String(await freePort()),
+        '--etcd-client-port', String(etcdPort), '--etcd-peer-port', String(await freePort()), '--pprof-addr', pprofAddr(etcdPort),
+      ], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+      return { code: await waitForExit(child), stderr };
+    };
+    try {
+      const open = await run(() => '0.0.0.0:6060');
+      assert.equal(open.code, 2);
+      assert.match(open.stderr, /--pprof-addr "0\.0\.0\.0:6060": the host must be a loopback IP address/);
+      const clash = await run((etcdPort) => `127.0.0.1:${etcdPort}`);
+      assert.equal(clash.code, 2);
+      assert.match(clash.stderr, /is given for both etcd client and --pprof-addr/);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('serves Go\'s pprof handlers on loopback when started with pprof (what the benchmark profiles)', async () => {
+    const cp = await ControlPlane.start({ pprof: true });
+    try {
+      assert.match(cp.pprofUrl ?? '', /^http:\/\/127\.0\.0\.1:\d+$/);
+      const res = await fetch(`${cp.pprofUrl}/debug/pprof/cmdline`);
+      assert.equal(res.status, 200);
+      assert.match(await res.text(), /--pprof-addr/);
+    } finally {
+      await cp.close();
     }
   });
 });

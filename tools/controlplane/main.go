@@ -149,6 +149,17 @@ func checkPorts(cfg *config) net.Listener {
 		}
 		seen[p.n] = p.what
 	}
+	// The pprof listener is opened later (servePprof), after the etcd ports are closed again here:
+	// the same port given for both would let pprof take etcd's port, so refuse it now (exit 2, retried by callers).
+	if cfg.pprofAddr != "" {
+		if _, portStr, err := net.SplitHostPort(cfg.pprofAddr); err == nil {
+			if n, err := strconv.Atoi(portStr); err == nil {
+				if other, dup := seen[n]; dup {
+					fatalf(exitConflict, "port %d is given for both %s and --pprof-addr", n, other)
+				}
+			}
+		}
+	}
 	var apiLn net.Listener
 	for _, p := range ports {
 		addr := "127.0.0.1:" + strconv.Itoa(p.n)
