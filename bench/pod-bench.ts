@@ -122,13 +122,13 @@ type Starter = (ctx: BenchContext) => Promise<BenchSystem>;
 
 const words = (v: string): string[] => v.split(' ').filter(Boolean);
 
-/** The experiment flags (--v8-flags, --worker-v8-flags, --agent-args, --cpu-prof-dir) as options for ours ×`workers`. */
-function oursExperiments(workers: number): Partial<OursOptions> {
+/** The experiment flags (--v8-flags, --worker-v8-flags, --agent-args, --cpu-prof-dir) as options for one run of ours; `id` names its profile folder. */
+function oursExperiments(id: string): Partial<OursOptions> {
   return {
     ...(args['v8-flags'] !== undefined ? { v8Flags: words(args['v8-flags']) } : {}),
     ...(args['worker-v8-flags'] !== undefined ? { workerV8Flags: words(args['worker-v8-flags']) } : {}),
     ...(args['agent-args'] ? { agentArgs: words(args['agent-args']) } : {}),
-    ...(args['cpu-prof-dir'] ? { cpuProfileDir: join(args['cpu-prof-dir'], `ours-${workers}`) } : {}),
+    ...(args['cpu-prof-dir'] ? { cpuProfileDir: join(args['cpu-prof-dir'], id) } : {}),
   };
 }
 
@@ -147,7 +147,7 @@ function starters(): { id: string; start: Starter }[] {
       if (!args['upstream-vk-binary'] || !existsSync(args['upstream-vk-binary'])) notes.push('upstream virtual-kubelet: no binary (tools/upstream-vk did not build); not measured');
       else out.push({ id: 'upstream-vk-default', start: (ctx) => startUpstreamVk(ctx, { binary: args['upstream-vk-binary']!, nodeName: 'bench-vk', podSyncWorkers: options.podWorkerConcurrency, queueRateLimit: true }) });
     } else if (s === 'ours') {
-      for (const w of options.workers) out.push({ id: `ours-${w}`, start: (ctx) => startOurs(ctx, { ...oursExperiments(w), workers: w, concurrency: options.podWorkerConcurrency, nodeName: 'bench-ours' }) });
+      for (const w of options.workers) out.push({ id: `ours-${w}`, start: (ctx) => startOurs(ctx, { ...oursExperiments(`ours-${w}`), workers: w, concurrency: options.podWorkerConcurrency, nodeName: 'bench-ours' }) });
     } else throw new Error(`unknown system "${s}" (limit, limit-watch2, limit-get, kwok, upstream-vk, upstream-vk-default, ours)`);
   }
   // The machine's speed drifts (a shared VM: the same work has cost a fifth more CPU seconds from one
@@ -212,9 +212,7 @@ for (const pods of options.pods) {
 if (options.scaleLatencyMs > 0 && options.systems.includes('ours')) {
   for (const w of options.scaleWorkers) {
     say(`worker scaling, provider calls ${options.scaleLatencyMs} ms, burst ${options.scalePods}: ours ×${w}`);
-    const experiments = oursExperiments(w);
-    if (experiments.cpuProfileDir) experiments.cpuProfileDir = join(args['cpu-prof-dir']!, `scale-ours-${w}`);
-    await withFreshSystem(`ours-${w}`, 'scale', (ctx) => startOurs(ctx, { ...experiments, workers: w, concurrency: options.podWorkerConcurrency, nodeName: 'bench-ours', providerCallLatencyMs: options.scaleLatencyMs }),
+    await withFreshSystem(`ours-${w}`, 'scale', (ctx) => startOurs(ctx, { ...oursExperiments(`scale-ours-${w}`), workers: w, concurrency: options.podWorkerConcurrency, nodeName: 'bench-ours', providerCallLatencyMs: options.scaleLatencyMs }),
       async (runner) => { for (const r of await runner.burstAndDelete(options.scalePods, true)) record(r); });
   }
 }

@@ -51,6 +51,7 @@ type config struct {
 	clusterSigningDuration time.Duration
 	logFile                string
 	pprofAddr              string
+	pprofPort              int // from pprofAddr, checked in parseFlags
 }
 
 // Exit codes.
@@ -114,6 +115,9 @@ func parseFlags() *config {
 		fatalf(exitConflict, "bad --data-dir: %v", err)
 	}
 	cfg.dataDir = abs
+	if cfg.pprofAddr != "" {
+		cfg.pprofPort = checkPprofAddr(cfg.pprofAddr)
+	}
 	if cfg.logFile == "" {
 		cfg.logFile = filepath.Join(cfg.dataDir, "controlplane.log")
 	} else if cfg.logFile != "-" {
@@ -151,14 +155,8 @@ func checkPorts(cfg *config) net.Listener {
 	}
 	// The pprof listener is opened later (servePprof), after the etcd ports are closed again here:
 	// the same port given for both would let pprof take etcd's port, so refuse it now (exit 2, retried by callers).
-	if cfg.pprofAddr != "" {
-		if _, portStr, err := net.SplitHostPort(cfg.pprofAddr); err == nil {
-			if n, err := strconv.Atoi(portStr); err == nil {
-				if other, dup := seen[n]; dup {
-					fatalf(exitConflict, "port %d is given for both %s and --pprof-addr", n, other)
-				}
-			}
-		}
+	if other, dup := seen[cfg.pprofPort]; cfg.pprofAddr != "" && dup {
+		fatalf(exitConflict, "port %d is given for both %s and --pprof-addr", cfg.pprofPort, other)
 	}
 	var apiLn net.Listener
 	for _, p := range ports {
