@@ -19,8 +19,12 @@ export interface PodSummary {
 
 interface Entry extends PodSummary {
   resourceVersion: string;
-  /** The pod as JSON, without managedFields: a string costs a third of the memory of the parsed object. */
-  json: string;
+  /**
+   * The pod as JSON, without managedFields (a string costs a third of the
+   * memory of the parsed object); undefined for a settled pod, of which only
+   * the summary is kept (see `settled`).
+   */
+  json: string | undefined;
 }
 
 /**
@@ -35,9 +39,16 @@ interface Entry extends PodSummary {
  * the job), `getFresh` waits a bounded time for the watch to catch up before
  * the caller falls back to a GET.
  *
- * Memory: entries are kept as JSON without `managedFields` plus a few
- * summary fields, about 3 KB per pod instead of about 10 KB parsed; each
- * lookup parses its pod, so callers get their own copy to modify.
+ * Memory: a pod that may still have work (Pending, or terminating) is kept
+ * as JSON without `managedFields`, about 3 KB instead of about 10 KB parsed;
+ * each lookup parses its pod, so callers get their own copy to modify. A
+ * settled pod (Running, Succeeded or Failed, not terminating: the state a
+ * node's pods spend nearly all their life in) keeps only its summary, about
+ * 0.2 KB: a job for it (a provider-side change, a label change, the
+ * node-agent's relist) reads it from the API server. The bursts and the
+ * deletions stay free of reads: a created pod is Pending and a deleted one
+ * terminating when their jobs run. At 10,000 Running pods this keeps about
+ * 30 MB less live heap in every worker, and V8 commits a multiple of it.
  */
 export class PodCache {
   readonly #o: PodCacheOptions;
@@ -75,11 +86,14 @@ export class PodCache {
     });
   }
 
-  /** The cached pod when the cache has it at `resourceVersion` or newer (any version when that is empty). */
+  /**
+   * The cached pod when the cache has it at `resourceVersion` or newer (any
+   * version when that is empty). Undefined when it is not cached, is behind,
+   * or is settled (only its summary is kept): the caller reads the API server.
+   */
   get(namespace: string, name: string, resourceVersion: string): V1Pod | undefined {
     const entry = this.#pods.get(`${namespace}/${name}`);
-    if (!entry) return undefined;
-    return !resourceVersion || atLeast(entry.resourceVersion, resourceVersion) ? JSON.parse(entry.json) as V1Pod : undefined;
+    return entry && current(entry, resourceVersion) ? parsed(entry) : undefined;
   }
 
   /**
@@ -87,17 +101,19 @@ export class PodCache {
    * `maxWaitMs` for the watch to bring it. A pod the cache does not hold is
    * waited for only when `expectPresent` (the job was enqueued for a version
    * that exists, e.g. a creation the watch has not shown this worker yet);
-   * otherwise (a deletion) its absence is the answer. Undefined when the
-   * version did not come: the caller reads the API server.
+   * otherwise (a deletion) its absence is the answer. A settled pod at the
+   * version is not waited for. Undefined when the cache cannot serve the
+   * job: the caller reads the API server.
    */
   async getFresh(namespace: string, name: string, resourceVersion: string, maxWaitMs: number, expectPresent = false): Promise<V1Pod | undefined> {
     const key = `${namespace}/${name}`;
     const deadline = Date.now() + maxWaitMs;
     let waited = false;
     for (;;) {
-      const hit = this.get(namespace, name, resourceVersion);
+      const entry = this.#pods.get(key);
+      if (entry && current(entry, resourceVersion)) return parsed(entry);
       // Once woken for this key, a missing pod is gone (DELETED came): no more waiting.
-      if (hit || (!this.#pods.has(key) && (!expectPresent || waited || !resourceVersion))) return hit;
+      if (!entry && (!expectPresent || waited || !resourceVersion)) return undefined;
       const left = deadline - Date.now();
       if (left <= 0) return undefined;
       waited = true;
@@ -113,6 +129,12 @@ export class PodCache {
         }
       });
     }
+  }
+
+  /** Whether the cache holds this pod (same uid) with a deletion timestamp. */
+  terminating(ref: { namespace: string; name: string; uid: string }): boolean {
+    const entry = this.#pods.get(`${ref.namespace}/${ref.name}`);
+    return entry !== undefined && entry.uid === ref.uid && entry.terminating;
   }
 
   /** True once the first list arrived: from then on `summaries()` is the node's pods as of the watch. */
@@ -140,7 +162,8 @@ export class PodCache {
     const m = pod.metadata ?? {};
     delete m.managedFields;
     const key = keyOf(pod);
-    this.#pods.set(key, { ...summaryOf(pod), resourceVersion: m.resourceVersion ?? '', json: JSON.stringify(pod) });
+    const summary = summaryOf(pod);
+    this.#pods.set(key, { ...summary, resourceVersion: m.resourceVersion ?? '', json: settled(summary) ? undefined : JSON.stringify(pod) });
     this.#wake(key);
   }
 
@@ -158,6 +181,24 @@ export function summaryOf(pod: V1Pod): PodSummary {
     namespace: m.namespace ?? '', name: m.name ?? '', uid: m.uid ?? '', generation: m.generation,
     terminating: m.deletionTimestamp !== undefined && m.deletionTimestamp !== null, phase: pod.status?.phase,
   };
+}
+
+/**
+ * A pod with nothing left to create: it runs, or has finished, and is not
+ * being deleted. What changes it next arrives as a new version through the
+ * watch (a deletion, a spec change) or is rare (a provider-side change).
+ */
+function settled(pod: PodSummary): boolean {
+  return !pod.terminating && (pod.phase === 'Running' || pod.phase === 'Succeeded' || pod.phase === 'Failed');
+}
+
+/** Whether the entry is at `resourceVersion` or newer (any version when that is empty). */
+function current(entry: Entry, resourceVersion: string): boolean {
+  return !resourceVersion || atLeast(entry.resourceVersion, resourceVersion);
+}
+
+function parsed(entry: Entry): V1Pod | undefined {
+  return entry.json === undefined ? undefined : JSON.parse(entry.json) as V1Pod;
 }
 
 /** Whether `have` is `want` or newer; without comparable versions, only the same version counts. */

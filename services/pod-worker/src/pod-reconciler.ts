@@ -130,13 +130,16 @@ export class PodReconciler {
       await provider.deletePod(ref, { gracePeriodSeconds: 0 });
     }
     this.#o.logger.debug({ pod: `${ref.namespace}/${ref.name}`, uid: ref.uid, forced: !stopped }, 'provider stopped the pod: deleting the pod object');
+    // The status record goes first: from the moment the provider let the pod go, the record would tell the
+    // batch status sync that the pod vanished. Should the DELETE below fail, this job is retried, and the
+    // node resync gives every terminating pod a pass.
+    await digests.delete(ref.uid);
     try {
       // Grace 0 with a UID precondition: never deletes a newer pod of the same name.
       await client.delete(podPath(ref), { apiVersion: 'v1', kind: 'DeleteOptions', gracePeriodSeconds: 0, preconditions: { uid: ref.uid } }, { discardBody: true });
     } catch (err) {
       if (!isKubeNotFound(err) && !isKubeConflict(err)) throw err;
     }
-    await digests.delete(ref.uid);
     return DONE;
   }
 

@@ -1,4 +1,5 @@
 import type { Logger, PodJobData, Provider } from '@vk-ts/core';
+import type { PodCache } from './pod-cache.ts';
 import { digestOf, type StatusDigests } from './status-digests.ts';
 
 export interface StatusSyncOptions {
@@ -7,6 +8,8 @@ export interface StatusSyncOptions {
   /** Enqueues a per-pod job (deduplicated by pod, like the watcher's). */
   enqueue: (job: PodJobData) => Promise<void>;
   logger: Logger;
+  /** The worker's pod cache: a vanished pod it shows terminating is its deletion job's, not a status job's. */
+  cache?: PodCache;
 }
 
 /**
@@ -36,7 +39,12 @@ export class StatusSync {
       jobs.push({ ...pod.ref, resourceVersion: '', op: 'status' });
     }
     // What is left had a status written from the provider and is no longer listed: lost, or being deleted.
-    for (const { ref } of digests.values()) jobs.push({ ...ref, resourceVersion: '', op: 'status' });
+    // A pod being deleted is its deletion job's (which removes the record); were that job lost, the node
+    // resync gives every terminating pod a pass. A status job would only race it and read a vanishing pod.
+    for (const { ref } of digests.values()) {
+      if (this.#o.cache?.terminating(ref)) continue;
+      jobs.push({ ...ref, resourceVersion: '', op: 'status' });
+    }
     await Promise.all(jobs.map((job) => this.#o.enqueue(job)));
     const result = { listed: pods.length, changed, vanished: digests.size };
     if (jobs.length) this.#o.logger.debug(result, 'status sync enqueued pods whose provider state changed');

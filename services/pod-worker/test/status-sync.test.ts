@@ -1,0 +1,37 @@
+import assert from 'node:assert/strict';
+import { createLogger, type PodJobData, type PodRef, type Provider, type ProviderPod } from '@vk-ts/core';
+import type { PodCache } from '../src/pod-cache.ts';
+import { digestOf, type StatusDigest, type StatusDigests } from '../src/status-digests.ts';
+import { StatusSync } from '../src/status-sync.ts';
+
+const ref = (name: string): PodRef => ({ namespace: 'ns', name, uid: `uid-${name}` });
+const running = (name: string, ready = true): ProviderPod => ({
+  ref: ref(name), status: { phase: 'Running', containerStatuses: [{ name: 'c', image: 'i', imageID: '', ready, restartCount: 0 }] },
+});
+
+/** Runs one status sync over a provider listing and the records of what each pod's status was written from. */
+async function sync(listed: ProviderPod[], recorded: ProviderPod[], terminating: string[]): Promise<string[]> {
+  const enqueued: PodJobData[] = [];
+  const records = new Map<string, StatusDigest>(recorded.map((p) => [p.ref.uid, { ref: p.ref, digest: digestOf(p), generation: 1 }]));
+  const statusSync = new StatusSync({
+    provider: { listPods: async () => listed } as unknown as Provider,
+    digests: { all: async () => records } as unknown as StatusDigests,
+    cache: { terminating: (r: PodRef) => terminating.includes(r.name) } as unknown as PodCache,
+    enqueue: async (job) => { enqueued.push(job); },
+    logger: createLogger({ service: 'test', level: 'silent' }),
+  });
+  await statusSync.run();
+  return enqueued.map((j) => `${j.name} ${j.op}`).sort();
+}
+
+describe('the batch status sync', () => {
+  it('gives a job to each pod whose provider state changed and to each running pod the provider lost, and none to the rest', async () => {
+    const jobs = await sync([running('same'), running('changed', false)], [running('same'), running('changed'), running('lost')], []);
+    assert.deepEqual(jobs, ['changed status', 'lost status']);
+  });
+
+  it('leaves a pod that vanished because it is being deleted to its deletion job', async () => {
+    const jobs = await sync([], [running('deleting'), running('lost')], ['deleting']);
+    assert.deepEqual(jobs, ['lost status']);
+  });
+});
