@@ -84,6 +84,30 @@ async function assertAllRunningOnce(stack: Stack, count: number): Promise<void> 
   assert.deepEqual(twice.map((p) => p.metadata!.name), [], 'pods started more than once in the provider');
 }
 
+/** `vk_kube_api_requests_total` of a process's /metrics as "VERB code" → count. */
+function requestCounts(text: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const m of text.matchAll(/^vk_kube_api_requests_total\{verb="(\w+)",code="(\d+)"[^}]*\} (\d+)/gm)) out[`${m[1]} ${m[2]}`] = Number(m[3]);
+  return out;
+}
+
+/** `vk_pod_jobs_total` of a worker's /metrics as "op result" → count. */
+function jobCounts(text: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const m of text.matchAll(/^vk_pod_jobs_total\{([^}]*)\} (\d+)/gm)) {
+    const labels = Object.fromEntries([...m[1]!.matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1], l[2]]));
+    out[`${labels['op']} ${labels['result']}`] = Number(m[2]);
+  }
+  return out;
+}
+
+/** A reader of one figure set of a started service's /metrics (its health port is chosen at start). */
+async function workerMetrics<T>(service: ServiceProcess, parse: (text: string) => T): Promise<() => Promise<T>> {
+  await service.waitForOutput(/"msg":"health server listening"/);
+  const port = Number(/"port":(\d+)[^\n]*"msg":"health server listening"/.exec(service.output)?.[1]);
+  return async () => parse(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
+}
+
 const names = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}-${String(i).padStart(3, '0')}`);
 
 describe('pod pipeline under crashes and at any number of workers', function () {
@@ -169,15 +193,7 @@ describe('pod pipeline under crashes and at any number of workers', function () 
 
   it('a burst of 100 pods and their deletion cost the API server one write per pod each and no read, as the worker\'s own metrics count', async () => {
     const stack = await startStack('cs-cost', 1);
-    const worker = stack.workers[0]!;
-    await worker.waitForOutput(/"msg":"health server listening"/);
-    const port = Number(/"port":(\d+)[^\n]*"msg":"health server listening"/.exec(worker.output)?.[1]);
-    const requests = async (): Promise<Record<string, number>> => {
-      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-      const out: Record<string, number> = {};
-      for (const m of text.matchAll(/^vk_kube_api_requests_total\{verb="(\w+)",code="(\d+)"[^}]*\} (\d+)/gm)) out[`${m[1]} ${m[2]}`] = Number(m[3]);
-      return out;
-    };
+    const requests = await workerMetrics(stack.workers[0]!, requestCounts);
     // The worker's cache has listed the node (its one GET) before the burst.
     await waitFor('pod cache listed', async () => ((await requests())['GET 200'] ?? 0) >= 1);
     const before = await requests();
@@ -196,6 +212,25 @@ describe('pod pipeline under crashes and at any number of workers', function () 
     const deleteDelta = (key: string) => (deleted[key] ?? 0) - (after[key] ?? 0);
     assert.equal(deleteDelta('DELETE 200'), 100, 'one final DELETE per pod');
     assert.equal(deleteDelta('GET 200') + deleteDelta('GET 404'), 0, 'terminating pods are read from the cache too, and no job asks for a pod already gone');
+  });
+
+  it('restarting the node-agent of a settled node costs no read: the relist\'s job for each running pod ends on the provider\'s answer', async () => {
+    const stack = await startStack('cs-relist', 1);
+    await createPods(stack, names('s', 30));
+    await assertAllRunningOnce(stack, 30);
+    const requests = await workerMetrics(stack.workers[0]!, requestCounts);
+    const jobs = await workerMetrics(stack.workers[0]!, jobCounts);
+    const before = { requests: await requests(), jobs: await jobs() };
+    await stack.agent.stop();
+    stack.agent = ServiceProcess.start('node-agent', stack.agentArgs);
+    // The new node-agent's first list enqueues a job for every pod (op "resync").
+    await waitFor('the relist\'s 30 jobs done', async () => ((await jobs())['resync ok'] ?? 0) - (before.jobs['resync ok'] ?? 0) >= 30,
+      { timeoutMs: 60_000, intervalMs: 250 });
+    const after = await requests();
+    const delta = (key: string) => (after[key] ?? 0) - (before.requests[key] ?? 0);
+    assert.equal(delta('GET 200') + delta('GET 404'), 0, 'no pod read from the API server');
+    assert.equal(delta('PATCH 200'), 0, 'no status written again');
+    await assertAllRunningOnce(stack, 30);
   });
 
   it('create then delete the same pod within milliseconds, 100 times: nothing left in the provider, no pod stuck', async () => {

@@ -44,8 +44,9 @@ interface Entry extends PodSummary {
  * each lookup parses its pod, so callers get their own copy to modify. A
  * settled pod (Running, Succeeded or Failed, not terminating: the state a
  * node's pods spend nearly all their life in) keeps only its summary, about
- * 0.2 KB: a job for it (a provider-side change, a label change, the
- * node-agent's relist) reads it from the API server. The bursts and the
+ * 0.2 KB: a job for it is done without the pod when the provider shows the
+ * state its status was last written from (PodReconciler), and otherwise
+ * reads it from the API server (a container exited, an image change). The bursts and the
  * deletions stay free of reads: a created pod is Pending and a deleted one
  * terminating when their jobs run. At 10,000 Running pods this keeps about
  * 30 MB less live heap in every worker, and V8 commits a multiple of it.
@@ -129,6 +130,17 @@ export class PodCache {
         }
       });
     }
+  }
+
+  /**
+   * The summary of a settled pod the cache holds at `resourceVersion` or
+   * newer (only the summary is kept of it); undefined otherwise.
+   */
+  settled(namespace: string, name: string, resourceVersion: string): PodSummary | undefined {
+    const entry = this.#pods.get(`${namespace}/${name}`);
+    if (!entry || entry.json !== undefined || !current(entry, resourceVersion)) return undefined;
+    const { uid, generation, terminating, phase } = entry;
+    return { namespace, name, uid, generation, terminating, phase };
   }
 
   /** Whether the cache holds this pod (same uid) with a deletion timestamp. */

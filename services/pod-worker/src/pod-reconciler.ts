@@ -55,6 +55,7 @@ export class PodReconciler {
   async reconcile(job: PodJobData, ctx: ReconcileContext = { finalAttempt: false }): Promise<ReconcileResult> {
     const { client, provider, digests } = this.#o;
     const jobRef: PodRef = { namespace: job.namespace, name: job.name, uid: job.uid };
+    if (await this.#settledAsWritten(job)) return DONE;
     let pod: V1Pod;
     let maybeStale: boolean;
     try {
@@ -110,6 +111,26 @@ export class PodReconciler {
     }
     await this.#writeStatus(pod, provided, maybeStale);
     return DONE;
+  }
+
+  /**
+   * A job for a settled pod (the cache keeps only its summary) that has
+   * nothing to do, found without reading the pod: a finished pod only has its
+   * status record dropped; a running pod is done when the provider reports
+   * exactly the state its status was last written from, at the same spec
+   * generation (so no image change is pending either). This is what makes
+   * the node-agent's relist after a restart (a job for every pod) cost no
+   * read of a healthy node's pods. False when the pod must be read.
+   */
+  async #settledAsWritten(job: PodJobData): Promise<boolean> {
+    const settled = this.#o.cache?.settled(job.namespace, job.name, job.resourceVersion);
+    if (!settled || (job.uid && job.uid !== settled.uid)) return false;
+    if (settled.phase === 'Succeeded' || settled.phase === 'Failed') {
+      await this.#o.digests.delete(settled.uid);
+      return true;
+    }
+    const provided = await this.#o.provider.getPod({ namespace: settled.namespace, name: settled.name, uid: settled.uid });
+    return provided !== undefined && await this.#o.digests.wroteFrom(provided, settled.generation);
   }
 
   /**

@@ -69,6 +69,9 @@ describe('the pod-worker pod cache', () => {
     assert.equal(pending?.metadata?.managedFields, undefined);
     assert.equal(cache.get('ns', 'running', '6'), undefined, 'a Running pod is read from the API server');
     assert.equal(cache.get('ns', 'done', '7'), undefined, 'a finished pod too');
+    assert.equal(cache.settled('ns', 'running', '6')?.phase, 'Running');
+    assert.equal(cache.settled('ns', 'running', '9'), undefined, 'not at a version the cache has not seen');
+    assert.equal(cache.settled('ns', 'pending', '5'), undefined);
     assert.deepEqual([...cache.summaries()].map((s) => [s.name, s.phase]), [['pending', 'Pending'], ['running', 'Running'], ['done', 'Succeeded']]);
   });
 
