@@ -26,7 +26,7 @@ export const NODE_AGENT_V8_FLAGS: readonly string[] = [...SERVICE_V8_FLAGS, '--h
  * 10,000-pod runs measured its burst CPU at 16.2–16.6 s instead of
  * 17.7–17.8 s). It also takes `--heap-growing-percent=25`: in two
  * interleaved pairs its peak RSS at 10,000 pods was 184–198 MB instead of
- * 252–263 MB, for about 6–8 % more of its own CPU (about 1 % of all the
+ * 252–263 MB, for about 3–10 % more of its own CPU (about 1 % of all the
  * CPU a burst takes on the machine, within the run-to-run spread).
  */
 export const POD_WORKER_V8_FLAGS: readonly string[] = ['--max-semi-space-size=8', '--heap-growing-percent=25'];

@@ -47,7 +47,7 @@ interface Entry extends PodSummary {
  * 0.2 KB: a job for it is done without the pod when the provider shows the
  * state its status was last written from (PodReconciler), and otherwise
  * reads it from the API server (a container exited, an image change). The bursts and the
- * deletions stay free of reads: a created pod is Pending and a deleted one
+ * deletions read no pod per pod: a created pod is Pending and a deleted one
  * terminating when their jobs run. At 10,000 Running pods this keeps about
  * 30 MB less live heap in every worker, and V8 commits a multiple of it.
  */

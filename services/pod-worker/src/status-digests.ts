@@ -47,6 +47,13 @@ export class StatusDigests {
     await this.#redis.hdel(this.#key, uid);
   }
 
+  /** Which of these pods still have a record (one HMGET). */
+  async present(uids: string[]): Promise<Set<string>> {
+    if (uids.length === 0) return new Set();
+    const values = await this.#redis.hmget(this.#key, ...uids);
+    return new Set(uids.filter((_, i) => values[i] !== null));
+  }
+
   async all(): Promise<Map<string, StatusDigest>> {
     const out = new Map<string, StatusDigest>();
     for (const [uid, value] of Object.entries(await this.#redis.hgetall(this.#key))) {

@@ -39,14 +39,15 @@ export class StatusSync {
       jobs.push({ ...pod.ref, resourceVersion: '', op: 'status' });
     }
     // What is left had a status written from the provider and is no longer listed: lost, or being deleted.
-    // A pod being deleted is its deletion job's (which removes the record); were that job lost, the node
-    // resync gives every terminating pod a pass. A status job would only race it and read a vanishing pod.
-    for (const { ref } of digests.values()) {
-      if (this.#o.cache?.terminating(ref)) continue;
-      jobs.push({ ...ref, resourceVersion: '', op: 'status' });
-    }
+    // A pod being deleted is its deletion job's, which removes the record before the pod object; were that
+    // job lost, the node resync gives every terminating pod a pass. A status job would only race it and
+    // read a vanishing pod. So: not the pods the cache shows terminating, and of the rest only those whose
+    // record is still there now (the listings above may predate a deletion that has finished since).
+    const vanished = [...digests.values()].filter(({ ref }) => !this.#o.cache?.terminating(ref));
+    const stillRecorded = await this.#o.digests.present(vanished.map(({ ref }) => ref.uid));
+    for (const { ref } of vanished) if (stillRecorded.has(ref.uid)) jobs.push({ ...ref, resourceVersion: '', op: 'status' });
     await Promise.all(jobs.map((job) => this.#o.enqueue(job)));
-    const result = { listed: pods.length, changed, vanished: digests.size };
+    const result = { listed: pods.length, changed, vanished: jobs.length - changed };
     if (jobs.length) this.#o.logger.debug(result, 'status sync enqueued pods whose provider state changed');
     return result;
   }

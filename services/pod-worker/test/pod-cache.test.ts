@@ -93,6 +93,15 @@ describe('the pod-worker pod cache', () => {
     assert.equal(cache.size, 2);
   });
 
+  it('serves a deletion job whole once the watch brings the terminating version of a running pod', async () => {
+    await start([pod('p', '6', 'Running')]);
+    const fresh = cache.getFresh('ns', 'p', '8', 60_000, true);
+    source.emit('MODIFIED', pod('p', '8', 'Running', { deletionTimestamp: '2026-11-24T00:00:00Z' }));
+    const served = await fresh;
+    assert.equal(String(served?.metadata?.deletionTimestamp), '2026-11-24T00:00:00Z');
+    assert.equal(served?.spec?.containers[0]?.image, 'nginx');
+  });
+
   it('answers a job that is ahead of the cache once the watch brings its version', async () => {
     await start([pod('q', '7', 'Pending')]);
     const fresh = cache.getFresh('ns', 'q', '9', 60_000, true);

@@ -10,13 +10,17 @@ const running = (name: string, ready = true): ProviderPod => ({
 });
 
 /** Runs one status sync over a provider listing and the records of what each pod's status was written from. */
-async function sync(listed: ProviderPod[], recorded: ProviderPod[], terminating: string[]): Promise<string[]> {
+async function sync(listed: ProviderPod[], recorded: ProviderPod[], terminating: PodRef[], recordGoneSince: string[] = []): Promise<string[]> {
   const enqueued: PodJobData[] = [];
   const records = new Map<string, StatusDigest>(recorded.map((p) => [p.ref.uid, { ref: p.ref, digest: digestOf(p), generation: 1 }]));
   const statusSync = new StatusSync({
     provider: { listPods: async () => listed } as unknown as Provider,
-    digests: { all: async () => records } as unknown as StatusDigests,
-    cache: { terminating: (r: PodRef) => terminating.includes(r.name) } as unknown as PodCache,
+    digests: {
+      // The listing as it was; `present` answers as Redis does now, after `recordGoneSince` finished deleting.
+      all: async () => new Map(records),
+      present: async (uids: string[]) => new Set(uids.filter((uid) => records.has(uid) && !recordGoneSince.includes(uid))),
+    } as unknown as StatusDigests,
+    cache: { terminating: (r: PodRef) => terminating.some((t) => t.name === r.name && t.uid === r.uid) } as unknown as PodCache,
     enqueue: async (job) => { enqueued.push(job); },
     logger: createLogger({ service: 'test', level: 'silent' }),
   });
@@ -31,7 +35,17 @@ describe('the batch status sync', () => {
   });
 
   it('leaves a pod that vanished because it is being deleted to its deletion job', async () => {
-    const jobs = await sync([], [running('deleting'), running('lost')], ['deleting']);
+    const jobs = await sync([], [running('deleting'), running('lost')], [ref('deleting')]);
+    assert.deepEqual(jobs, ['lost status']);
+  });
+
+  it('gives a job to a lost pod whose name a terminating pod of another uid has', async () => {
+    const jobs = await sync([], [running('p')], [{ ...ref('p'), uid: 'uid-of-an-older-p' }]);
+    assert.deepEqual(jobs, ['p status']);
+  });
+
+  it('leaves a pod whose deletion finished between the listings and the check (its record is gone by then)', async () => {
+    const jobs = await sync([], [running('deleted'), running('lost')], [], ['uid-deleted']);
     assert.deepEqual(jobs, ['lost status']);
   });
 });
