@@ -55,7 +55,9 @@ export class PodReconciler {
   async reconcile(job: PodJobData, ctx: ReconcileContext = { finalAttempt: false }): Promise<ReconcileResult> {
     const { client, provider, digests } = this.#o;
     const jobRef: PodRef = { namespace: job.namespace, name: job.name, uid: job.uid };
-    if (await this.#settledAsWritten(job)) return DONE;
+    // The provider's view of the pod is asked at most once per pass (the settled check and the pass share it).
+    const providerPod = askOnce(provider);
+    if (await this.#settledAsWritten(job, providerPod)) return DONE;
     let pod: V1Pod;
     let maybeStale: boolean;
     try {
@@ -91,7 +93,7 @@ export class PodReconciler {
     // A pod that never started is created straight away (create is idempotent and answers the provider's
     // view); only one that ran before is looked up first, so that a vanished copy is reported, not re-created.
     const started = pod.status?.containerStatuses?.some((c) => c.containerID) ?? false;
-    let provided = started ? await provider.getPod(ref) : undefined;
+    let provided = started ? await providerPod(ref) : undefined;
     if (!provided) {
       if (started) {
         await this.#markLost(pod);
@@ -122,14 +124,14 @@ export class PodReconciler {
    * the node-agent's relist after a restart (a job for every pod) cost no
    * read of a healthy node's pods. False when the pod must be read.
    */
-  async #settledAsWritten(job: PodJobData): Promise<boolean> {
+  async #settledAsWritten(job: PodJobData, providerPod: (ref: PodRef) => Promise<ProviderPod | undefined>): Promise<boolean> {
     const settled = this.#o.cache?.settled(job.namespace, job.name, job.resourceVersion);
     if (!settled || (job.uid && job.uid !== settled.uid)) return false;
     if (settled.phase === 'Succeeded' || settled.phase === 'Failed') {
       await this.#o.digests.delete(settled.uid);
       return true;
     }
-    const provided = await this.#o.provider.getPod({ namespace: settled.namespace, name: settled.name, uid: settled.uid });
+    const provided = await providerPod({ namespace: settled.namespace, name: settled.name, uid: settled.uid });
     return provided !== undefined && await this.#o.digests.wroteFrom(provided, settled.generation);
   }
 
@@ -213,6 +215,15 @@ export class PodReconciler {
     const m = pod.metadata!;
     return this.#o.events.record({ kind: 'Pod', name: m.name!, namespace: m.namespace!, uid: m.uid! }, type, reason, message);
   }
+}
+
+/** `provider.getPod`, asked once per pod uid: a second call for the same pod answers the first call's answer. */
+function askOnce(provider: Provider): (ref: PodRef) => Promise<ProviderPod | undefined> {
+  let last: { uid: string; answer: Promise<ProviderPod | undefined> } | undefined;
+  return (ref) => {
+    if (last?.uid !== ref.uid) last = { uid: ref.uid, answer: provider.getPod(ref) };
+    return last.answer;
+  };
 }
 
 function podPath(ref: Pick<PodRef, 'namespace' | 'name'>): string {
