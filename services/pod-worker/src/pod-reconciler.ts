@@ -139,6 +139,9 @@ export class PodReconciler {
    * Graceful deletion: ask the provider to stop the pod, then delete the pod
    * object (grace 0, UID precondition) as soon as every container has
    * stopped, not at the end of the grace period; at the deadline force it.
+   * Reads only the pod's metadata (uid, deletionTimestamp,
+   * deletionGracePeriodSeconds): the cache keeps no more of a terminating
+   * pod (`deletionView` in pod-cache.ts).
    */
   async #delete(pod: V1Pod, ref: PodRef): Promise<ReconcileResult> {
     const { client, provider, digests } = this.#o;
