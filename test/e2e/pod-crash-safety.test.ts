@@ -2,10 +2,13 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Queue, UnrecoverableError, Worker, type JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { V1Pod } from '@kubernetes/client-node';
+import { POD_JOB_NAME, podJobOptions, podQueueName, type PodJobData } from '@vk-ts/core';
 import { mockPodKey } from '@vk-ts/provider-mock';
 import { RedisServer, ServiceProcess, waitFor } from '@vk-ts/testbed';
+import { PendingJobs } from '../../services/pod-worker/src/pending-jobs.ts';
 import { env } from './fixtures.ts';
 
 /**
@@ -303,5 +306,41 @@ describe('pod pipeline under crashes and at any number of workers', function () 
     env.mock.backend.setFaults({ rejectImages: [] });
     assert.equal(endStates[1], endStates[0], '2 workers end like 1');
     assert.equal(endStates[2], endStates[0], '4 workers end like 1');
+  });
+});
+
+describe('the node resync\'s view of the queue', () => {
+  it('counts a pod as having a job pending while its job waits, is delayed or runs, and no longer once the job completed or failed for good', async () => {
+    const connection = new Redis(env.redis.url, { maxRetriesPerRequest: null });
+    const queue = new Queue<PodJobData>(podQueueName('cs-pending'), { connection });
+    const job = (name: string): PodJobData => ({ namespace: 'ns', name, uid: `uid-${name}`, resourceVersion: '1', op: 'create' });
+    const add = (name: string, extra: JobsOptions = {}) => queue.add(POD_JOB_NAME, job(name), { ...podJobOptions(job(name)), ...extra });
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => { release = resolve; });
+    const worker = new Worker<PodJobData>(queue.name, async (j) => {
+      if (j.data.name === 'running') await gate;
+      if (j.data.name === 'failed') throw new UnrecoverableError('fails for good');
+    }, { connection, concurrency: 1 });
+    try {
+      const finished = new Set<string>();
+      worker.on('completed', (j) => finished.add(j.data.name));
+      worker.on('failed', (j) => { if (j) finished.add(j.data.name); });
+      await add('done');
+      await add('failed');
+      await waitFor('both jobs finished', () => finished.has('done') && finished.has('failed'), { timeoutMs: 10_000, intervalMs: 50 });
+      await add('running');
+      await waitFor('the blocking job active', async () => (await queue.getActiveCount()) === 1, { timeoutMs: 10_000, intervalMs: 50 });
+      await add('waiting');
+      await add('delayed', { delay: 600_000 });
+      const pending = new PendingJobs(connection, queue.toKey('de'));
+      const lost = await pending.withoutPendingJob(['waiting', 'delayed', 'running', 'done', 'failed', 'never'].map(job));
+      assert.deepEqual(lost.map((j) => j.name), ['done', 'failed', 'never']);
+    } finally {
+      release();
+      await worker.close();
+      await queue.obliterate({ force: true });
+      await queue.close();
+      connection.disconnect();
+    }
   });
 });

@@ -13,6 +13,7 @@ import {
 import { createProvider, readProviderConfig, validateProviderConfig, type ProviderName } from '@vk-ts/provider-registry';
 import { PodCache } from './pod-cache.ts';
 import { NodeResync } from './node-resync.ts';
+import { PendingJobs } from './pending-jobs.ts';
 import { PodLocks } from './pod-lock.ts';
 import { PodReconciler } from './pod-reconciler.ts';
 import { StatusDigests } from './status-digests.ts';
@@ -87,7 +88,8 @@ const queue = new Queue<PodJobData>(podQueueName(opts.nodename), { connection: r
 queue.on('error', (err) => logger.warn({ err }, 'queue error'));
 const enqueue = async (data: PodJobData): Promise<void> => { await queue.add(POD_JOB_NAME, data, podJobOptions(data)); };
 const statusSync = new StatusSync({ provider, digests, logger, enqueue, cache });
-const nodeResync = new NodeResync({ client, provider, digests, cache, enqueue, nodeName: opts.nodename, logger });
+const pendingJobs = new PendingJobs(stateRedis, queue.toKey('de'));
+const nodeResync = new NodeResync({ client, provider, digests, cache, enqueue, pendingJobs, nodeName: opts.nodename, logger });
 const jobsTotal = new Counter({
   name: 'vk_pod_jobs_total', help: 'Jobs this worker ran, by what triggered them (node-resync and status-sync are node-wide) and how they ended',
   labelNames: ['op', 'result'], registers: [registry],

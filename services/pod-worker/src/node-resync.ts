@@ -2,6 +2,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import {
   isKubeNotFound, type KubeRestClient, type Logger, type PodJobData, type Provider, type ProviderPod,
 } from '@vk-ts/core';
+import type { PendingJobs } from './pending-jobs.ts';
 import { summaryOf, type PodCache, type PodSummary } from './pod-cache.ts';
 import type { StatusDigests } from './status-digests.ts';
 
@@ -13,6 +14,8 @@ export interface NodeResyncOptions {
   cache?: PodCache;
   /** Enqueues a per-pod job (deduplicated by pod, like the watcher's). */
   enqueue: (job: PodJobData) => Promise<void>;
+  /** Pods whose job is still in the queue are not enqueued again; without it every pod found with work is. */
+  pendingJobs?: PendingJobs;
   nodeName: string;
   logger: Logger;
 }
@@ -20,6 +23,8 @@ export interface NodeResyncOptions {
 export interface NodeResyncResult {
   pods: number;
   enqueued: number;
+  /** Pods found with work whose job was still in the queue (not enqueued again). */
+  pending: number;
   orphans: number;
 }
 
@@ -27,7 +32,8 @@ export interface NodeResyncResult {
  * The periodic resync, one node-wide job instead of one job per pod: it
  * rebuilds lost work (a job dropped with Redis, a pass that failed for good)
  * from three listings held in memory — the node's pods, the provider's pods
- * and the status digests — and enqueues only the pods that need a pass:
+ * and the status digests — and enqueues only the pods that need a pass and
+ * have no job in the queue already (in a burst or a mass deletion most do):
  *   - terminating pods (their deletion may have lost its job);
  *   - pods that are not finished and either not in the provider, without a
  *     digest (their status was never brought up to date), or with a spec
@@ -61,12 +67,13 @@ export class NodeResync {
         jobs.push({ namespace: pod.namespace, name: pod.name, uid: pod.uid, resourceVersion: '', op: 'resync' });
       }
     }
-    await Promise.all(jobs.map((job) => this.#o.enqueue(job)));
+    const lost = this.#o.pendingJobs ? await this.#o.pendingJobs.withoutPendingJob(jobs) : jobs;
+    await Promise.all(lost.map((job) => this.#o.enqueue(job)));
     let orphans = 0;
     for (const pp of providerPods) {
       if (!owned.has(pp.ref.uid) && await this.#deleteIfOrphan(pp)) orphans += 1;
     }
-    const result = { pods: pods.length, enqueued: jobs.length, orphans };
+    const result = { pods: pods.length, enqueued: lost.length, pending: jobs.length - lost.length, orphans };
     this.#o.logger.debug(result, 'node resync done');
     return result;
   }
