@@ -95,6 +95,23 @@ export interface PodLifecycleHandler {
   getPod(ref: PodRef): Promise<ProviderPod | undefined>;
   /** Every pod this installation created (tagged by it): for orphan clean-up and batch status sync. */
   listPods(): Promise<ProviderPod[]>;
+  /**
+   * The same pods in pages of the provider's own size, for the node-wide
+   * walks (batch status sync every few seconds, node resync): a worker then
+   * holds one page at a time, not a 10,000-pod answer. A pod present for the
+   * whole walk is in exactly one page. Optional: without it, `listPods` is
+   * one page (see `providerPodPages`).
+   */
+  listPodPages?(): AsyncIterable<ProviderPod[]>;
+}
+
+/** A provider's pods page by page: `listPodPages` when it has it, otherwise `listPods` as one page. */
+export async function* providerPodPages(provider: Pick<PodLifecycleHandler, 'listPods' | 'listPodPages'>): AsyncIterable<ProviderPod[]> {
+  if (provider.listPodPages) {
+    yield* provider.listPodPages();
+    return;
+  }
+  yield await provider.listPods();
 }
 
 export interface LogOptions {

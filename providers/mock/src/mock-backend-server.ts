@@ -3,6 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { MockBackend, MockBackendError, mockPodKey, type MockPod, type MockPodSpec } from './mock-backend.ts';
 
 const RECEIVED_MAX = 10_000;
+/** The largest page a listing answers (`limit`). */
+const MAX_PAGE = 5000;
 
 /**
  * The mock backend's HTTP API: a stand-in for a cloud container service. It
@@ -11,6 +13,7 @@ const RECEIVED_MAX = 10_000;
  *
  *   GET    /healthz                                   200, or 503 while faults.healthy=false
  *   GET    /v1/pods?node=N                            every pod (of node N)
+ *   GET    /v1/pods?node=N&limit=L[&continue=C]       one page in key order: {items, continue?} (pass continue to get the next)
  *   PUT    /v1/pods/{ns}/{name}/{uid}                 create (idempotent), body MockPodSpec
  *   PATCH  /v1/pods/{ns}/{name}/{uid}                 update, body MockPodSpec
  *   GET    /v1/pods/{ns}/{name}/{uid}                 one pod or 404
@@ -73,7 +76,17 @@ export class MockBackendServer {
     if (parts[0] === 'v1' && parts[1] === 'pods') {
       if (b.faults.callLatencyMs > 0) await new Promise((r) => setTimeout(r, b.faults.callLatencyMs));
       // Listings leave out logs and env: the status sync lists every pod every few seconds.
-      if (parts.length === 2 && method === 'GET') return sendJson(res, 200, b.list(url.searchParams.get('node') ?? undefined).map(listView));
+      if (parts.length === 2 && method === 'GET') {
+        const node = url.searchParams.get('node') ?? undefined;
+        const limitParam = url.searchParams.get('limit');
+        if (limitParam === null) return sendJson(res, 200, b.list(node).map(listView));
+        const limit = Number(limitParam);
+        if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) {
+          return sendJson(res, 400, { message: `limit must be an integer from 1 to ${MAX_PAGE}, got "${limitParam}"` });
+        }
+        const page = b.listPage(node, limit, url.searchParams.get('continue') ?? '');
+        return sendJson(res, 200, { ...page, items: page.items.map(listView) });
+      }
       const ref = { namespace: parts[2] ?? '', name: parts[3] ?? '', uid: parts[4] ?? '' };
       if (parts.length === 5) {
         if (method === 'PUT') return sendJson(res, 200, b.create(await readJson<MockPodSpec>(req)));

@@ -211,6 +211,25 @@ export class MockBackend {
     return node ? pods.filter((p) => p.spec.node === node) : pods;
   }
 
+  /**
+   * One page of `list(node)` in key order, starting after the key `after`
+   * (the previous page's `continue`): a pod present for the whole walk is
+   * listed exactly once, whatever is created or deleted between pages.
+   */
+  listPage(node: string | undefined, limit: number, after = ''): { items: MockPod[]; continue?: string } {
+    const keys = [...this.#pods.keys()].filter((k) => !node || this.#pods.get(k)!.spec.node === node).sort();
+    let lo = 0;
+    let hi = keys.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (keys[mid]! <= after) lo = mid + 1;
+      else hi = mid;
+    }
+    const page = keys.slice(lo, lo + limit);
+    const items = page.map((k) => this.#pods.get(k)!);
+    return lo + limit < keys.length ? { items, continue: page[page.length - 1]! } : { items };
+  }
+
   /** Fault: the pod vanishes from the backend without anyone asking. */
   lose(ref: PodRef): void {
     this.#pods.delete(mockPodKey(ref));

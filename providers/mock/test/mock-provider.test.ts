@@ -11,16 +11,47 @@ const resolved = {
 describe('mock provider over HTTP', () => {
   let server: MockBackendServer;
   let provider: MockProvider;
+  let endpoint: string;
 
   beforeEach(async () => {
     server = new MockBackendServer();
-    const endpoint = await server.listen();
+    endpoint = await server.listen();
     provider = new MockProvider({ endpoint, nodeName: 'n', node: { operatingSystem: 'linux', architecture: 'amd64', capacity: {} } });
   });
 
   afterEach(async () => {
     await provider.close();
     await server.close();
+  });
+
+  it('lists a node\'s pods page by page, each pod present for the whole walk exactly once, while pods come and go between pages', async () => {
+    const spec = (name: string, node = 'n') => ({ node, ref: { namespace: 'ns', name, uid: `uid-${name}` }, containers: [], initContainers: [], volumes: [] });
+    for (let i = 0; i < 1200; i++) server.backend.create(spec(`p${String(i).padStart(4, '0')}`));
+    server.backend.create(spec('elsewhere', 'other-node'));
+    const seen: string[] = [];
+    let pages = 0;
+    for await (const page of provider.listPodPages()) {
+      pages += 1;
+      seen.push(...page.map((p) => p.ref.name));
+      if (pages === 1) {
+        // Between pages: one already listed and one not yet listed go away, two new pods arrive.
+        await provider.deletePod({ namespace: 'ns', name: 'p0000', uid: 'uid-p0000' }, { gracePeriodSeconds: 0 });
+        await provider.deletePod({ namespace: 'ns', name: 'p1100', uid: 'uid-p1100' }, { gracePeriodSeconds: 0 });
+        server.backend.create(spec('a-new-before'));
+        server.backend.create(spec('z-new-after'));
+      }
+    }
+    assert.equal(pages, 3, '1,200 pods in pages of 500');
+    assert.equal(new Set(seen).size, seen.length, 'no pod twice');
+    const stayed = Array.from({ length: 1200 }, (_, i) => `p${String(i).padStart(4, '0')}`).filter((n) => n !== 'p1100');
+    assert.deepEqual(stayed.filter((n) => !seen.includes(n)), [], 'every pod present for the whole walk is listed');
+    assert.ok(!seen.includes('p1100') && !seen.includes('elsewhere'));
+  });
+
+  it('refuses a listing page size it cannot serve, naming it', async () => {
+    const res = await fetch(`${endpoint}/v1/pods?node=n&limit=0`);
+    assert.equal(res.status, 400);
+    assert.match(((await res.json()) as { message: string }).message, /limit must be an integer from 1 to 5000, got "0"/);
   });
 
   it('answers a delete with what is left: the stopping pod during a graceful stop, nothing once it is gone', async () => {

@@ -1,6 +1,6 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import {
-  isKubeNotFound, type KubeRestClient, type Logger, type PodJobData, type Provider, type ProviderPod,
+  isKubeNotFound, providerPodPages, type KubeRestClient, type Logger, type PodJobData, type PodRef, type Provider,
 } from '@vk-ts/core';
 import type { PendingJobs } from './pending-jobs.ts';
 import { summaryOf, type PodCache, type PodSummary } from './pod-cache.ts';
@@ -56,9 +56,11 @@ export class NodeResync {
     const { provider, digests } = this.#o;
     // Provider and digests first: a pod created after these listings is in the pod listing but not in them,
     // and gets a (harmless) extra pass, never the reverse (an orphan verdict is re-checked by name anyway).
-    const [providerPods, known] = await Promise.all([provider.listPods(), digests.all()]);
+    // The provider is walked a page at a time and only its pods' references are kept.
+    const known = await digests.all();
+    const inProvider = new Map<string, PodRef>();
+    for await (const page of providerPodPages(provider)) for (const pp of page) inProvider.set(pp.ref.uid, pp.ref);
     const pods = await this.#nodePods();
-    const inProvider = new Map<string, ProviderPod>(providerPods.map((p) => [p.ref.uid, p]));
     const jobs: PodJobData[] = [];
     const owned = new Set<string>();
     for (const pod of pods) {
@@ -70,8 +72,8 @@ export class NodeResync {
     const lost = this.#o.pendingJobs ? await this.#o.pendingJobs.withoutPendingJob(jobs) : jobs;
     await Promise.all(lost.map((job) => this.#o.enqueue(job)));
     let orphans = 0;
-    for (const pp of providerPods) {
-      if (!owned.has(pp.ref.uid) && await this.#deleteIfOrphan(pp)) orphans += 1;
+    for (const [uid, ref] of inProvider) {
+      if (!owned.has(uid) && await this.#deleteIfOrphan(ref)) orphans += 1;
     }
     const result = { pods: pods.length, enqueued: lost.length, pending: jobs.length - lost.length, orphans };
     this.#o.logger.debug(result, 'node resync done');
@@ -88,17 +90,17 @@ export class NodeResync {
     return pods;
   }
 
-  async #deleteIfOrphan(pp: ProviderPod): Promise<boolean> {
+  async #deleteIfOrphan(ref: PodRef): Promise<boolean> {
     const { client, provider, nodeName, logger, digests } = this.#o;
     try {
-      const current = await client.get<V1Pod>(`/api/v1/namespaces/${encodeURIComponent(pp.ref.namespace)}/pods/${encodeURIComponent(pp.ref.name)}`);
-      if (current.metadata?.uid === pp.ref.uid && current.spec?.nodeName === nodeName) return false;
+      const current = await client.get<V1Pod>(`/api/v1/namespaces/${encodeURIComponent(ref.namespace)}/pods/${encodeURIComponent(ref.name)}`);
+      if (current.metadata?.uid === ref.uid && current.spec?.nodeName === nodeName) return false;
     } catch (err) {
       if (!isKubeNotFound(err)) throw err;
     }
-    logger.info({ pod: `${pp.ref.namespace}/${pp.ref.name}`, uid: pp.ref.uid }, 'deleting orphan provider pod');
-    await provider.deletePod(pp.ref, { gracePeriodSeconds: 0 });
-    await digests.delete(pp.ref.uid);
+    logger.info({ pod: `${ref.namespace}/${ref.name}`, uid: ref.uid }, 'deleting orphan provider pod');
+    await provider.deletePod(ref, { gracePeriodSeconds: 0 });
+    await digests.delete(ref.uid);
     return true;
   }
 }

@@ -14,7 +14,11 @@ async function sync(listed: ProviderPod[], recorded: ProviderPod[], terminating:
   const enqueued: PodJobData[] = [];
   const records = new Map<string, StatusDigest>(recorded.map((p) => [p.ref.uid, { ref: p.ref, digest: digestOf(p), generation: 1 }]));
   const statusSync = new StatusSync({
-    provider: { listPods: async () => listed } as unknown as Provider,
+    // One pod per page: the sync must carry what it learns across pages (and never ask for the whole list).
+    provider: {
+      listPods: async () => { throw new Error('the status sync walks the provider page by page'); },
+      listPodPages: async function* () { for (const pod of listed) yield [pod]; },
+    } as unknown as Provider,
     digests: {
       // The listing as it was; `present` answers as Redis does now, after `recordGoneSince` finished deleting.
       all: async () => new Map(records),
