@@ -195,6 +195,17 @@ describe('pod pipeline under crashes and at any number of workers', function () 
     await assertAllRunningOnce(stack, 30);
   });
 
+  it('the periodic resync deletes provider pods that no pod object owns, and keeps every pod that has one', async () => {
+    const stack = await startStack('cs-orphans', 1);
+    await createPods(stack, names('o', 20));
+    await assertAllRunningOnce(stack, 20);
+    // Containers left behind in the "cloud" (their pod objects force-deleted while the installation was down).
+    const orphan = (i: number) => ({ node: stack.node, ref: { namespace: stack.ns, name: `gone-${i}`, uid: `uid-gone-${stack.node}-${i}` }, containers: [], initContainers: [], volumes: [] });
+    for (let i = 0; i < 3; i++) env.mock.backend.create(orphan(i));
+    await waitFor('the orphans deleted by a node resync', async () => !providerPods(stack).some((p) => p.spec.ref.name.startsWith('gone-')), { timeoutMs: 30_000, intervalMs: 250 });
+    await assertAllRunningOnce(stack, 20);
+  });
+
   it('a burst of 100 pods and their deletion cost the API server one write per pod each and no read, as the worker\'s own metrics count', async () => {
     // No node resync during the test: its orphan check reads a pod that the provider listed just before the
     // pod's deletion finished (a GET answered 404), a race that costs a few reads per 10,000 deleted pods.
