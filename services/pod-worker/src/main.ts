@@ -88,7 +88,7 @@ const queue = new Queue<PodJobData>(podQueueName(opts.nodename), { connection: r
 queue.on('error', (err) => logger.warn({ err }, 'queue error'));
 const enqueue = async (data: PodJobData): Promise<void> => { await queue.add(POD_JOB_NAME, data, podJobOptions(data)); };
 const statusSync = new StatusSync({ provider, digests, logger, enqueue, cache });
-const pendingJobs = new PendingJobs(stateRedis, queue.toKey('de'));
+const pendingJobs = new PendingJobs(stateRedis, queue.toKey(''));
 const nodeResync = new NodeResync({ client, provider, digests, cache, enqueue, pendingJobs, nodeName: opts.nodename, logger });
 const jobsTotal = new Counter({
   name: 'vk_pod_jobs_total', help: 'Jobs this worker ran, by what triggered them (node-resync and status-sync are node-wide) and how they ended',

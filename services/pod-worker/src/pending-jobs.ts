@@ -7,23 +7,28 @@ const CHUNK = 1000;
 /**
  * Which pods already have a reconcile job waiting, delayed, retrying or
  * running. BullMQ keeps one deduplication key per pending job
- * (`<queue keys.de>:<dedup id>`, our id is `podJobKey`) from the add until
- * the job completes or fails for good, and removes it with the job.
+ * (`<queue prefix>de:<dedup id>`, our id is `podJobKey`, its value the job
+ * id) from the add until the job completes or fails for good, and removes it
+ * with the job. A key whose job is gone (a stray key: BullMQ's own `add`
+ * recovers those) does not count: that pod goes through `add` again, or the
+ * resync would skip it forever.
  *
  * The node resync asks this before it enqueues: in a burst or a mass
  * deletion nearly every pod it finds with work still has its job in the
  * queue, and enqueueing it again is a no-op that costs a BullMQ script
  * call (about ten Redis commands) and a pending promise per pod. One MGET
- * per 1,000 pods answers the same question.
+ * (and one EXISTS per key found) per 1,000 pods answers the same question.
+ * A pod whose job is running counts as pending too: what that pass misses
+ * waits for the next resync instead of a follow-up job.
  */
 export class PendingJobs {
   readonly #redis: Redis;
   readonly #prefix: string;
 
-  /** `dedupKeyPrefix`: the queue's `toKey('de')` (BullMQ's `keys.de`). */
-  constructor(redis: Redis, dedupKeyPrefix: string) {
+  /** `queueKeyPrefix`: the queue's `toKey('')`, e.g. `bull:vk-pods-<node>:`; job hashes and `de:` keys live under it. */
+  constructor(redis: Redis, queueKeyPrefix: string) {
     this.#redis = redis;
-    this.#prefix = dedupKeyPrefix;
+    this.#prefix = queueKeyPrefix;
   }
 
   /** The jobs whose pod has no job pending, in their order. */
@@ -31,8 +36,11 @@ export class PendingJobs {
     const out: PodJobData[] = [];
     for (let i = 0; i < jobs.length; i += CHUNK) {
       const chunk = jobs.slice(i, i + CHUNK);
-      const ids = await this.#redis.mget(chunk.map((job) => `${this.#prefix}:${podJobKey(job)}`));
-      chunk.forEach((job, j) => { if (ids[j] === null) out.push(job); });
+      const ids = await this.#redis.mget(chunk.map((job) => `${this.#prefix}de:${podJobKey(job)}`));
+      const keyed = chunk.flatMap((job, j) => (ids[j] === null ? [] : [{ job, id: ids[j]! }]));
+      const alive = keyed.length ? await this.#redis.pipeline(keyed.map(({ id }) => ['exists', `${this.#prefix}${id}`])).exec() : [];
+      const stray = new Set(keyed.filter((_, k) => alive?.[k]?.[1] !== 1).map(({ job }) => job));
+      for (const [j, job] of chunk.entries()) if (ids[j] === null || stray.has(job)) out.push(job);
     }
     return out;
   }
