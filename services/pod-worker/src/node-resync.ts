@@ -56,10 +56,7 @@ export class NodeResync {
     const { provider, digests } = this.#o;
     // Provider and digests first: a pod created after these listings is in the pod listing but not in them,
     // and gets a (harmless) extra pass, never the reverse (an orphan verdict is re-checked by name anyway).
-    // The provider is walked a page at a time and only its pods' references are kept.
-    const known = await digests.all();
-    const inProvider = new Map<string, PodRef>();
-    for await (const page of providerPodPages(provider)) for (const pp of page) inProvider.set(pp.ref.uid, pp.ref);
+    const [inProvider, known] = await Promise.all([providerRefs(provider), digests.all()]);
     const pods = await this.#nodePods();
     const jobs: PodJobData[] = [];
     const owned = new Set<string>();
@@ -103,6 +100,13 @@ export class NodeResync {
     await digests.delete(ref.uid);
     return true;
   }
+}
+
+/** uid → reference of every provider pod, walked a page at a time (only the references are kept). */
+async function providerRefs(provider: Provider): Promise<Map<string, PodRef>> {
+  const refs = new Map<string, PodRef>();
+  for await (const page of providerPodPages(provider)) for (const pod of page) refs.set(pod.ref.uid, pod.ref);
+  return refs;
 }
 
 /** Whether a pod may have work nobody is doing (see NodeResync). */

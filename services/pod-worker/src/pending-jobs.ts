@@ -39,8 +39,8 @@ export class PendingJobs {
       const ids = await this.#redis.mget(chunk.map((job) => `${this.#prefix}de:${podJobKey(job)}`));
       const keyed = chunk.flatMap((job, j) => (ids[j] === null ? [] : [{ job, id: ids[j]! }]));
       const alive = keyed.length ? await this.#redis.pipeline(keyed.map(({ id }) => ['exists', `${this.#prefix}${id}`])).exec() : [];
-      const stray = new Set(keyed.filter((_, k) => alive?.[k]?.[1] !== 1).map(({ job }) => job));
-      for (const [j, job] of chunk.entries()) if (ids[j] === null || stray.has(job)) out.push(job);
+      const pending = new Set(keyed.filter((_, k) => alive?.[k]?.[1] === 1).map(({ job }) => job));
+      out.push(...chunk.filter((job) => !pending.has(job)));
     }
     return out;
   }
