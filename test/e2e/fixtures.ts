@@ -25,7 +25,7 @@ export const mochaHooks = {
   async beforeAll(this: Mocha.Context): Promise<void> {
     this.timeout(180_000);
     // A short grace period so that "node goes NotReady" tests finish in seconds, not a minute.
-    env.controlPlane = await ControlPlane.start({ nodeMonitorGracePeriod: '8s' });
+    env.controlPlane = await ControlPlane.start({ nodeMonitorGracePeriod: '8s', auditLog: true });
     env.redis = await RedisServer.start();
     env.mock = new MockBackendServer();
     env.mockUrl = await env.mock.listen(0);

@@ -241,6 +241,49 @@ describe('pod lifecycle: what the provider receives, provider-side changes, fail
     }
   });
 
+  it('a pod deleted or replaced by a newer pod of the same name while its pass runs: the pass ends without a failed attempt and removes what it created in the provider', async () => {
+    // Driven in-process on a node no service watches: the provider's create is where the pod object changes under the pass.
+    const direct = 'pl-race';
+    const logger = createLogger({ service: 'test', level: 'silent' });
+    const redis = new Redis(env.redis.url);
+    let duringCreate: (() => Promise<void>) | undefined;
+    const provider = new class extends MockProvider {
+      override async createPod(pod: Parameters<MockProvider['createPod']>[0]) {
+        const created = await super.createPod(pod);
+        await duringCreate?.();
+        return created;
+      }
+    }({ endpoint: env.mockUrl, nodeName: direct, node: { operatingSystem: 'linux', architecture: 'amd64', capacity: { cpu: '1', memory: '1Gi', pods: '10' } } });
+    const reconciler = new PodReconciler({
+      client: env.client, provider, logger, nodeName: direct, digests: new StatusDigests(redis, direct),
+      events: new EventRecorder(env.client, { logger, host: 'test' }),
+    });
+    const spec = { automountServiceAccountToken: false, containers: [{ name: 'c', image: 'busybox' }] };
+    const job = (p: V1Pod) => ({ ...refOf(p), resourceVersion: '', op: 'create' as const });
+    const forceDelete = (name: string) => env.client.delete(`/api/v1/namespaces/${NS}/pods/${name}`, { apiVersion: 'v1', kind: 'DeleteOptions', gracePeriodSeconds: 0 });
+    try {
+      const first = await createPod('race-replaced', spec, direct);
+      let second: V1Pod | undefined;
+      duringCreate = async () => { await forceDelete('race-replaced'); second = await createPod('race-replaced', spec, direct); };
+      await reconciler.reconcile(job(first));
+      assert.notEqual(second!.metadata!.uid, first.metadata!.uid);
+      assert.deepEqual(env.mock.backend.list(direct).map((p) => p.spec.ref.uid), [], 'the replaced pod\'s provider copy is gone, and the newer pod was not created by the older pod\'s job');
+      const now = (await getPod('race-replaced'))!;
+      assert.equal(now.metadata!.uid, second!.metadata!.uid);
+      assert.equal(now.status!.phase, 'Pending', 'the newer pod\'s status was not written from the older pod\'s provider state');
+
+      const gone = await createPod('race-deleted', spec, direct);
+      duringCreate = () => forceDelete('race-deleted').then(() => undefined);
+      await reconciler.reconcile(job(gone));
+      assert.deepEqual(env.mock.backend.list(direct).map((p) => p.spec.ref.name), [], 'the deleted pod\'s provider copy is gone');
+    } finally {
+      duringCreate = undefined;
+      redis.disconnect();
+      await env.kubectl('-n', NS, 'delete', 'pod', 'race-replaced', 'race-deleted', '--grace-period=0', '--force', '--wait=false').catch(() => '');
+      for (const p of env.mock.backend.list(direct)) env.mock.backend.delete(p.spec.ref);
+    }
+  });
+
   it('applies an image change to a running pod in place', async () => {
     await createPod('update', { containers: [{ name: 'c', image: 'nginx:1.26' }] });
     await waitPhase('update', 'Running');

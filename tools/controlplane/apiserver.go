@@ -45,6 +45,10 @@ func apiServerArgs(cfg *config, p *pki) []string {
 	if cfg.verifyKubeletServing {
 		args = append(args, "--kubelet-certificate-authority="+p.CACert)
 	}
+	if cfg.auditLog != "" {
+		args = append(args, "--audit-policy-file="+auditPolicyPath(cfg), "--audit-log-path="+cfg.auditLog,
+			"--audit-log-format=json", "--audit-log-mode=blocking")
+	}
 	return args
 }
 

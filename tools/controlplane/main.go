@@ -52,6 +52,7 @@ type config struct {
 	logFile                string
 	pprofAddr              string
 	pprofPort              int // from pprofAddr, checked in parseFlags
+	auditLog               string
 }
 
 // Exit codes.
@@ -93,6 +94,8 @@ func parseFlags() *config {
 		"kube-controller-manager --cluster-signing-duration: the longest lifetime of a certificate issued from a CSR (short ones let tests see renewals)")
 	fs.StringVar(&cfg.pprofAddr, "pprof-addr", "",
 		"serve Go's pprof handlers (/debug/pprof/...) on this loopback address, e.g. 127.0.0.1:6060; one CPU profile covers etcd and all three components (off by default)")
+	fs.StringVar(&cfg.auditLog, "audit-log", "",
+		"write the API server's audit log (every write to pods and nodes, Metadata level: who, what, answer code) to this file (off by default)")
 	fs.StringVar(&cfg.logFile, "log-file", "", "log destination for all components (default <data-dir>/controlplane.log; '-' for stderr)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: controlplane --data-dir DIR [flags]\n\n"+
@@ -117,6 +120,11 @@ func parseFlags() *config {
 	cfg.dataDir = abs
 	if cfg.pprofAddr != "" {
 		cfg.pprofPort = checkPprofAddr(cfg.pprofAddr)
+	}
+	if cfg.auditLog != "" {
+		if cfg.auditLog, err = filepath.Abs(cfg.auditLog); err != nil {
+			fatalf(exitConflict, "bad --audit-log: %v", err)
+		}
 	}
 	if cfg.logFile == "" {
 		cfg.logFile = filepath.Join(cfg.dataDir, "controlplane.log")
@@ -453,6 +461,9 @@ func main() {
 	}
 	if err := writeSchedulerConfig(schedConfig, schedKubeconfig); err != nil {
 		fail("kube-scheduler", err)
+	}
+	if err := writeAuditPolicy(cfg); err != nil {
+		fail("kube-apiserver", err)
 	}
 
 	// 3. Parse and validate the API server and controller manager options

@@ -20,6 +20,8 @@ export interface ControlPlaneOptions {
   clusterSigningDuration?: string;
   /** Serve Go's pprof handlers on 127.0.0.1 at a free port (see `pprofUrl`): for profiling the control plane in benchmarks. */
   pprof?: boolean;
+  /** Keep the API server's audit log of pod and node writes (who, what, answer code) at `auditLogPath`. */
+  auditLog?: boolean;
   /** Give up waiting for the ready line after this long. */
   startTimeoutMs?: number;
 }
@@ -43,13 +45,16 @@ export class ControlPlane {
   readonly pkiDir: string;
   readonly dataDir: string;
   readonly startupMs: number;
+  /** The audit log of pod and node writes when started with `auditLog`: one JSON event per line. */
+  readonly auditLogPath: string | undefined;
   /** http://127.0.0.1:<port> of Go's pprof handlers when started with `pprof`. */
   readonly pprofUrl: string | undefined;
   readonly #child: ChildProcess;
   #closing: Promise<void> | undefined;
 
-  private constructor(child: ChildProcess, ready: ReadyLine, dataDir: string, pprofUrl: string | undefined) {
+  private constructor(child: ChildProcess, ready: ReadyLine, dataDir: string, pprofUrl: string | undefined, auditLog: boolean) {
     this.pprofUrl = pprofUrl;
+    this.auditLogPath = auditLog ? join(dataDir, 'audit.log') : undefined;
     this.#child = child;
     this.kubeconfigPath = ready.kubeconfig;
     this.server = ready.server;
@@ -83,11 +88,12 @@ export class ControlPlane {
       if (options.clusterSigningDuration) args.push('--cluster-signing-duration', options.clusterSigningDuration);
       const pprofUrl = options.pprof ? `http://127.0.0.1:${await freePort()}` : undefined;
       if (pprofUrl) args.push('--pprof-addr', pprofUrl.slice('http://'.length));
+      if (options.auditLog) args.push('--audit-log', join(dataDir, 'audit.log'));
       const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
       let stderr = '';
       child.stderr?.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
       const ready = await readReadyLine(child, options.startTimeoutMs ?? 120_000);
-      if (ready) return new ControlPlane(child, ready, dataDir, pprofUrl);
+      if (ready) return new ControlPlane(child, ready, dataDir, pprofUrl, options.auditLog === true);
       const code = await waitForExit(child);
       lastError = new Error(`control plane exited (${code}) before ready: ${stderr.trim() || 'no message'} (log: ${dataDir}/controlplane.log)`);
       if (code !== 2) break;

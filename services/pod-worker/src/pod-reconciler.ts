@@ -1,7 +1,7 @@
 import { UnrecoverableError } from 'bullmq';
 import type { V1Pod } from '@kubernetes/client-node';
 import {
-  ErrorCodes, PatchType, hasCode, isKubeConflict, isKubeNotFound, isPermanent,
+  ErrorCodes, PatchType, hasCode, isKubeConflict, isKubeNotFound, isKubeUidMismatch, isPermanent,
   type EventRecorder, type KubeRestClient, type Logger, type PodJobData, type PodRef, type Provider, type ProviderPod,
 } from '@vk-ts/core';
 import { PodResolver } from './pod-resolver.ts';
@@ -111,7 +111,16 @@ export class PodReconciler {
       await provider.updatePod(await this.#resolver.resolve(pod));
       provided = (await provider.getPod(ref)) ?? provided;
     }
-    await this.#writeStatus(pod, provided, maybeStale);
+    try {
+      await this.#writeStatus(pod, provided, maybeStale);
+    } catch (err) {
+      if (!isKubeNotFound(err) && !isKubeUidMismatch(err)) throw err;
+      // The pod was deleted, or replaced by a newer pod of the same name, while this pass ran (the status
+      // patch carries the pod's UID): what this pass created for it in the provider goes now, not after a
+      // failed attempt and a retry. The newer pod has a job of its own.
+      await provider.deletePod(ref, { gracePeriodSeconds: 0 });
+      await digests.delete(ref.uid);
+    }
     return DONE;
   }
 
