@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue, UnrecoverableError, Worker, type JobsOptions } from 'bullmq';
@@ -72,6 +72,22 @@ async function createPods(stack: Stack, names: string[], spec: (name: string) =>
 
 async function listPods(stack: Stack): Promise<V1Pod[]> {
   return (await env.client.get<{ items: V1Pod[] }>(`/api/v1/namespaces/${stack.ns}/pods`)).items;
+}
+
+/** The control plane's audit events for writes to one pod: when, who (user agent), what, and the answer. */
+function auditTrail(namespace: string, name: string): string[] {
+  const path = env.controlPlane.auditLogPath;
+  if (!path) return ['(no audit log)'];
+  return readFileSync(path, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as AuditEvent)
+    .filter((e) => e.objectRef?.namespace === namespace && e.objectRef?.name === name)
+    .map((e) => `${e.stageTimestamp} ${e.stage} ${e.verb} ${e.objectRef?.subresource ?? ''} ${e.responseStatus?.code ?? ''} `
+      + `${e.userAgent ?? ''} ${e.requestURI} ${e.responseStatus?.message ?? ''} received=${e.requestReceivedTimestamp}`);
+}
+
+interface AuditEvent {
+  stage: string; verb: string; requestURI: string; userAgent?: string; requestReceivedTimestamp: string; stageTimestamp: string;
+  objectRef?: { namespace?: string; name?: string; subresource?: string };
+  responseStatus?: { code?: number; message?: string };
 }
 
 const providerPods = (stack: Stack) => env.mock.backend.list(stack.node);
@@ -257,9 +273,10 @@ describe('pod pipeline under crashes and at any number of workers', function () 
       await createPods(stack, [name], () => ({}), 1);
       await env.client.delete(`/api/v1/namespaces/${stack.ns}/pods/${name}`);
     }));
-    // And one name re-created ten times in a row: each generation must go, the last one must run.
-    // A DELETE here answered 404 once in about 13 runs, with no deletion by our workers in their logs: the
-    // watch below records who last wrote each generation (managedFields), so the next occurrence says who deleted it.
+    // And one name re-created 30 times in a row: each generation must go, the last one must run. This caught a
+    // status write landing on a generation being force-deleted, which made the API server delete the next
+    // generation (see PodReconciler #patchStatus); the watch and the audit trail below say who did what if it recurs.
+    const GENERATIONS = 30;
     const seen: string[] = [];
     const watching = new AbortController();
     void env.client.watch<V1Pod>(`/api/v1/namespaces/${stack.ns}/pods`, { fieldSelector: 'metadata.name=phoenix' }, ({ type, object: { metadata: m, status } }) => {
@@ -267,13 +284,14 @@ describe('pod pipeline under crashes and at any number of workers', function () 
         + `conditions=${(status?.conditions ?? []).map((c) => `${c.type}/${c.reason ?? ''}`).join(',')} writers=${(m?.managedFields ?? []).map((f) => `${f.manager}:${f.operation}:${f.subresource ?? ''}`).join(',')}`);
     }, watching.signal).catch(() => undefined);
     try {
-      for (let i = 0; i < 10; i++) {
+      for (let i = 0; i < GENERATIONS; i++) {
         await createPods(stack, ['phoenix'], () => ({}), 1);
         seen.push(`${new Date().toISOString()} test created generation ${i}`);
-        if (i < 9) await env.client.delete(`/api/v1/namespaces/${stack.ns}/pods/phoenix`, { apiVersion: 'v1', kind: 'DeleteOptions', gracePeriodSeconds: 0 });
+        if (i < GENERATIONS - 1) await env.client.delete(`/api/v1/namespaces/${stack.ns}/pods/phoenix`, { apiVersion: 'v1', kind: 'DeleteOptions', gracePeriodSeconds: 0 });
       }
     } catch (err) {
       process.stderr.write(`--- phoenix as the API server showed it:\n${seen.join('\n')}\n`);
+      process.stderr.write(`--- every write to phoenix in the API server's audit log:\n${auditTrail(stack.ns, 'phoenix').join('\n')}\n`);
       throw err;
     } finally {
       watching.abort();

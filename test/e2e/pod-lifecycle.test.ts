@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import type { V1Pod } from '@kubernetes/client-node';
-import { EventRecorder, createLogger, type PodRef } from '@vk-ts/core';
+import { EventRecorder, PatchType, createLogger, type PodRef } from '@vk-ts/core';
 import { MockProvider } from '@vk-ts/provider-mock';
 import { ServiceProcess, waitFor } from '@vk-ts/testbed';
 import { PodReconciler } from '../../services/pod-worker/src/pod-reconciler.ts';
@@ -241,7 +241,7 @@ describe('pod lifecycle: what the provider receives, provider-side changes, fail
     }
   });
 
-  it('a pod deleted or replaced by a newer pod of the same name while its pass runs: the pass ends without a failed attempt and removes what it created in the provider', async () => {
+  it('a pod deleted, replaced by a newer pod of the same name, or changed while its pass runs: the pass ends without a failed attempt, removes what it created for a pod that is gone, and writes the status of a changed one', async () => {
     // Driven in-process on a node no service watches: the provider's create is where the pod object changes under the pass.
     const direct = 'pl-race';
     const logger = createLogger({ service: 'test', level: 'silent' });
@@ -276,10 +276,19 @@ describe('pod lifecycle: what the provider receives, provider-side changes, fail
       duringCreate = () => forceDelete('race-deleted').then(() => undefined);
       await reconciler.reconcile(job(gone));
       assert.deepEqual(env.mock.backend.list(direct).map((p) => p.spec.ref.name), [], 'the deleted pod\'s provider copy is gone');
+
+      // Changed by someone else (a label) while the pass runs: the status write meets a newer version, reads it and writes again.
+      const changed = await createPod('race-changed', spec, direct);
+      duringCreate = () => env.client.patch(`/api/v1/namespaces/${NS}/pods/race-changed`, { metadata: { labels: { touched: 'yes' } } }, PatchType.StrategicMerge).then(() => undefined);
+      await reconciler.reconcile(job(changed));
+      const after = (await getPod('race-changed'))!;
+      assert.equal(after.status!.phase, 'Running');
+      assert.equal(after.metadata!.labels!.touched, 'yes');
+      assert.deepEqual(env.mock.backend.list(direct).map((p) => p.spec.ref.uid), [changed.metadata!.uid]);
     } finally {
       duringCreate = undefined;
       redis.disconnect();
-      await env.kubectl('-n', NS, 'delete', 'pod', 'race-replaced', 'race-deleted', '--grace-period=0', '--force', '--wait=false').catch(() => '');
+      await env.kubectl('-n', NS, 'delete', 'pod', 'race-replaced', 'race-deleted', 'race-changed', '--grace-period=0', '--force', '--wait=false').catch(() => '');
       for (const p of env.mock.backend.list(direct)) env.mock.backend.delete(p.spec.ref);
     }
   });

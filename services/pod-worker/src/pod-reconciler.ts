@@ -34,6 +34,9 @@ export interface ReconcileResult {
 
 const DONE: ReconcileResult = {};
 
+/** Status writes per pass that may meet a pod changed since it was read (409) before the pass fails and is retried. */
+const MAX_STATUS_ATTEMPTS = 3;
+
 /** How long a job waits for the worker's pod cache to reach the job's version before reading the API server. */
 const CACHE_WAIT_MS = 2000;
 
@@ -111,13 +114,10 @@ export class PodReconciler {
       await provider.updatePod(await this.#resolver.resolve(pod));
       provided = (await provider.getPod(ref)) ?? provided;
     }
-    try {
-      await this.#writeStatus(pod, provided, maybeStale);
-    } catch (err) {
-      if (!isKubeNotFound(err) && !isKubeUidMismatch(err)) throw err;
-      // The pod was deleted, or replaced by a newer pod of the same name, while this pass ran (the status
-      // patch carries the pod's UID): what this pass created for it in the provider goes now, not after a
-      // failed attempt and a retry. The newer pod has a job of its own.
+    if (await this.#writeStatus(pod, provided, maybeStale) === 'gone') {
+      // The pod was deleted, or replaced by a newer pod of the same name, while this pass ran: what this
+      // pass created for it in the provider goes now, not after a failed attempt and a retry. The newer
+      // pod has a job of its own.
       await provider.deletePod(ref, { gracePeriodSeconds: 0 });
       await digests.delete(ref.uid);
     }
@@ -178,30 +178,71 @@ export class PodReconciler {
     return DONE;
   }
 
-  /** Writes `pods/status` when it would change, and remembers what it was derived from for the batch status sync. */
   /**
+   * Writes `pods/status` when it would change, and remembers what it was
+   * derived from for the batch status sync. 'gone' when the pod was deleted or
+   * replaced by a newer pod of the same name meanwhile.
+   *
    * `maybeStale`: the pod came from the cache for a job without a version, so
    * the cache may not show our own last write yet. Then, when the status
    * record says the status was already written from exactly this provider
    * state at this generation, the write is skipped instead of repeated.
    */
-  async #writeStatus(pod: V1Pod, provided: ProviderPod, maybeStale: boolean): Promise<void> {
-    const desired = desiredPodStatus(pod, provided, new Date().toISOString());
-    const changed = changedStatusFields(pod, desired);
-    if (changed.length && maybeStale && await this.#o.digests.wroteFrom(provided, pod.metadata?.generation)) return;
-    if (changed.length) {
-      this.#o.logger.debug({ pod: `${provided.ref.namespace}/${provided.ref.name}`, changed }, 'writing pod status');
-      await this.#o.client.patch(`${podPath(provided.ref)}/status`, { metadata: { uid: provided.ref.uid }, status: desired }, PatchType.StrategicMerge, { discardBody: true });
+  async #writeStatus(pod: V1Pod, provided: ProviderPod, maybeStale: boolean): Promise<'done' | 'gone'> {
+    for (let attempt = 1; ; attempt++) {
+      const desired = desiredPodStatus(pod, provided, new Date().toISOString());
+      const changed = changedStatusFields(pod, desired);
+      if (changed.length && maybeStale && await this.#o.digests.wroteFrom(provided, pod.metadata?.generation)) return 'done';
+      if (changed.length) {
+        this.#o.logger.debug({ pod: `${provided.ref.namespace}/${provided.ref.name}`, changed }, 'writing pod status');
+        try {
+          await this.#patchStatus(pod, desired, { discardBody: true });
+        } catch (err) {
+          if (isKubeNotFound(err) || isKubeUidMismatch(err)) return 'gone';
+          if (!isKubeConflict(err) || attempt === MAX_STATUS_ATTEMPTS) throw err;
+          // Someone else wrote the pod since we read it (or the cache was behind): read it and derive again.
+          const fresh = await this.#o.client.get<V1Pod>(podPath(provided.ref)).catch((e: unknown) => {
+            if (isKubeNotFound(e)) return undefined;
+            throw e;
+          });
+          if (fresh?.metadata?.uid !== provided.ref.uid) return 'gone';
+          // Being deleted: the deletion's own job takes it from here.
+          if (fresh.metadata.deletionTimestamp) return 'done';
+          pod = fresh;
+          maybeStale = false;
+          continue;
+        }
+      }
+      await this.#o.digests.set(provided, pod.metadata?.generation);
+      return 'done';
     }
-    await this.#o.digests.set(provided, pod.metadata?.generation);
+  }
+
+  /**
+   * PATCHes `pods/status` of exactly the version of the pod that `status` was
+   * derived from: the body carries its UID and resourceVersion, so the API
+   * server answers 409 if the pod changed since and 422 if it was replaced.
+   * The resourceVersion is not only optimistic locking: a status update that
+   * the API server applies to a pod being deleted with grace 0 deletes the
+   * pod, and it does so with no precondition. When the update was checked
+   * against a pod that was deleted meanwhile, that delete removes whatever
+   * pod holds the name by then, a newer one included (seen in e2e as a pod
+   * re-created by name vanishing 2 ms after its creation; kube-apiserver
+   * 1.37's generic store, `Update` → `deleteWithoutFinalizers`). A pod we
+   * write status for is never being deleted at the version we read, so with
+   * the version in the patch the API server never takes that path for us.
+   */
+  #patchStatus(pod: V1Pod, status: Record<string, unknown> | V1Pod['status'], options: { discardBody?: boolean } = {}): Promise<unknown> {
+    const m = pod.metadata!;
+    return this.#o.client.patch(`${podPath({ namespace: m.namespace!, name: m.name! })}/status`,
+      { metadata: { uid: m.uid, resourceVersion: m.resourceVersion }, status }, PatchType.StrategicMerge, options);
   }
 
   async #markLost(pod: V1Pod): Promise<void> {
     const m = pod.metadata!;
     const message = 'The pod\'s containers are gone from the provider (deleted outside Kubernetes or lost by the provider)';
     await this.#event(pod, 'Warning', 'ProviderPodLost', message);
-    await this.#o.client.patch(`${podPath({ namespace: m.namespace!, name: m.name! })}/status`,
-      { metadata: { uid: m.uid }, status: { phase: 'Failed', reason: 'ProviderPodLost', message } }, PatchType.StrategicMerge);
+    await this.#patchStatus(pod, { phase: 'Failed', reason: 'ProviderPodLost', message });
     await this.#o.digests.delete(m.uid!);
   }
 
@@ -217,9 +258,7 @@ export class PodReconciler {
     if (!missingRef) await this.#event(pod, 'Warning', invalid ? 'InvalidPodSpec' : 'ProviderCreateFailed', `Cannot create pod in provider: ${message}`);
     const reason = invalid ? 'InvalidPodSpec' : missingRef ? 'CreateContainerConfigError' : 'ProviderFailed';
     const final = isPermanent(err) || (ctx.finalAttempt && pod.spec?.restartPolicy === 'Never');
-    const m = pod.metadata!;
-    await this.#o.client.patch(`${podPath({ namespace: m.namespace!, name: m.name! })}/status`,
-      { metadata: { uid: m.uid }, status: final ? { phase: 'Failed', reason, message } : { reason, message } }, PatchType.StrategicMerge)
+    await this.#patchStatus(pod, final ? { phase: 'Failed', reason, message } : { reason, message })
       .catch((e: unknown) => this.#o.logger.warn({ err: e }, 'cannot write failure status'));
   }
 
