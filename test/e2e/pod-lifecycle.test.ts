@@ -241,7 +241,7 @@ describe('pod lifecycle: what the provider receives, provider-side changes, fail
     }
   });
 
-  it('a pod deleted, replaced by a newer pod of the same name, or changed while its pass runs: the pass ends without a failed attempt, removes what it created for a pod that is gone, and writes the status of a changed one', async () => {
+  it('a pod deleted, replaced by a newer pod of the same name, or changed while its pass runs: the pass ends without a failed attempt, removes what it created for a pod that is gone, and writes the status (or the failure) of a changed one', async () => {
     // Driven in-process on a node no service watches: the provider's create is where the pod object changes under the pass.
     const direct = 'pl-race';
     const logger = createLogger({ service: 'test', level: 'silent' });
@@ -249,23 +249,52 @@ describe('pod lifecycle: what the provider receives, provider-side changes, fail
     let duringCreate: (() => Promise<void>) | undefined;
     const provider = new class extends MockProvider {
       override async createPod(pod: Parameters<MockProvider['createPod']>[0]) {
-        const created = await super.createPod(pod);
-        await duringCreate?.();
-        return created;
+        try {
+          return await super.createPod(pod);
+        } finally {
+          await duringCreate?.();
+        }
       }
     }({ endpoint: env.mockUrl, nodeName: direct, node: { operatingSystem: 'linux', architecture: 'amd64', capacity: { cpu: '1', memory: '1Gi', pods: '10' } } });
+    // The pass's reads and writes as the API server answered them: verb, path, the resourceVersion a PATCH named, code.
+    const calls: { verb: string; path: string; rv?: string; code: number }[] = [];
+    const recorded = new Proxy(env.client, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop, target) as unknown;
+        if (typeof value !== 'function') return value;
+        if (prop !== 'get' && prop !== 'patch') return value.bind(target);
+        return async (path: string, ...rest: unknown[]) => {
+          const body = prop === 'patch' ? rest[0] as { metadata?: { resourceVersion?: string } } : undefined;
+          const call = { verb: String(prop).toUpperCase(), path: path.replace(`/api/v1/namespaces/${NS}/pods/`, ''), rv: body?.metadata?.resourceVersion, code: 200 };
+          calls.push(call);
+          try {
+            return await (value as (...args: unknown[]) => Promise<unknown>).call(target, path, ...rest);
+          } catch (err) {
+            call.code = (err as { statusCode?: number }).statusCode ?? 0;
+            throw err;
+          }
+        };
+      },
+    });
     const reconciler = new PodReconciler({
-      client: env.client, provider, logger, nodeName: direct, digests: new StatusDigests(redis, direct),
+      client: recorded, provider, logger, nodeName: direct, digests: new StatusDigests(redis, direct),
       events: new EventRecorder(env.client, { logger, host: 'test' }),
     });
     const spec = { automountServiceAccountToken: false, containers: [{ name: 'c', image: 'busybox' }] };
+    const callsOf = async (pass: Promise<unknown>) => {
+      calls.length = 0;
+      await pass;
+      return calls.map((c) => `${c.verb} ${c.path}${c.rv ? ` rv=${c.rv}` : ''} ${c.code}`);
+    };
     const job = (p: V1Pod) => ({ ...refOf(p), resourceVersion: '', op: 'create' as const });
     const forceDelete = (name: string) => env.client.delete(`/api/v1/namespaces/${NS}/pods/${name}`, { apiVersion: 'v1', kind: 'DeleteOptions', gracePeriodSeconds: 0 });
     try {
       const first = await createPod('race-replaced', spec, direct);
       let second: V1Pod | undefined;
       duringCreate = async () => { await forceDelete('race-replaced'); second = await createPod('race-replaced', spec, direct); };
-      await reconciler.reconcile(job(first));
+      assert.deepEqual(await callsOf(reconciler.reconcile(job(first))), [
+        'GET race-replaced 200', `PATCH race-replaced/status rv=${first.metadata!.resourceVersion} 409`, 'GET race-replaced 200',
+      ], 'the status write names the version read; the newer pod answers 409 and the read shows its other UID');
       assert.notEqual(second!.metadata!.uid, first.metadata!.uid);
       assert.deepEqual(env.mock.backend.list(direct).map((p) => p.spec.ref.uid), [], 'the replaced pod\'s provider copy is gone, and the newer pod was not created by the older pod\'s job');
       const now = (await getPod('race-replaced'))!;
@@ -274,21 +303,38 @@ describe('pod lifecycle: what the provider receives, provider-side changes, fail
 
       const gone = await createPod('race-deleted', spec, direct);
       duringCreate = () => forceDelete('race-deleted').then(() => undefined);
-      await reconciler.reconcile(job(gone));
+      assert.deepEqual(await callsOf(reconciler.reconcile(job(gone))), ['GET race-deleted 200', `PATCH race-deleted/status rv=${gone.metadata!.resourceVersion} 404`]);
       assert.deepEqual(env.mock.backend.list(direct).map((p) => p.spec.ref.name), [], 'the deleted pod\'s provider copy is gone');
 
       // Changed by someone else (a label) while the pass runs: the status write meets a newer version, reads it and writes again.
       const changed = await createPod('race-changed', spec, direct);
-      duringCreate = () => env.client.patch(`/api/v1/namespaces/${NS}/pods/race-changed`, { metadata: { labels: { touched: 'yes' } } }, PatchType.StrategicMerge).then(() => undefined);
-      await reconciler.reconcile(job(changed));
+      let touched: V1Pod | undefined;
+      duringCreate = async () => {
+        touched = await env.client.patch<V1Pod>(`/api/v1/namespaces/${NS}/pods/race-changed`, { metadata: { labels: { touched: 'yes' } } }, PatchType.StrategicMerge);
+      };
+      assert.deepEqual(await callsOf(reconciler.reconcile(job(changed))), [
+        'GET race-changed 200', `PATCH race-changed/status rv=${changed.metadata!.resourceVersion} 409`,
+        'GET race-changed 200', `PATCH race-changed/status rv=${touched!.metadata!.resourceVersion} 200`,
+      ], 'the write on the version read meets the newer one; the pass reads it and writes on it');
       const after = (await getPod('race-changed'))!;
       assert.equal(after.status!.phase, 'Running');
       assert.equal(after.metadata!.labels!.touched, 'yes');
       assert.deepEqual(env.mock.backend.list(direct).map((p) => p.spec.ref.uid), [changed.metadata!.uid]);
+
+      // A create the provider rejects, on a pod changed meanwhile: the Failed status still lands, on the newer version.
+      env.mock.backend.setFaults({ rejectImages: ['registry.example/race:1'] });
+      const rejected = await createPod('race-rejected', { ...spec, containers: [{ name: 'c', image: 'registry.example/race:1' }] }, direct);
+      duringCreate = async () => {
+        await env.client.patch(`/api/v1/namespaces/${NS}/pods/race-rejected`, { metadata: { labels: { touched: 'yes' } } }, PatchType.StrategicMerge);
+      };
+      await assert.rejects(reconciler.reconcile(job(rejected)), /registry\.example\/race:1/);
+      const failed = (await getPod('race-rejected'))!;
+      assert.equal(failed.status!.phase, 'Failed');
+      assert.equal(failed.status!.reason, 'ProviderFailed');
     } finally {
       duringCreate = undefined;
       redis.disconnect();
-      await env.kubectl('-n', NS, 'delete', 'pod', 'race-replaced', 'race-deleted', 'race-changed', '--grace-period=0', '--force', '--wait=false').catch(() => '');
+      await env.kubectl('-n', NS, 'delete', 'pod', 'race-replaced', 'race-deleted', 'race-changed', 'race-rejected', '--grace-period=0', '--force', '--wait=false').catch(() => '');
       for (const p of env.mock.backend.list(direct)) env.mock.backend.delete(p.spec.ref);
     }
   });

@@ -88,7 +88,7 @@ export class PodReconciler {
     if (pod.spec?.nodeName !== this.#o.nodeName) return DONE;
 
     if (pod.metadata?.deletionTimestamp) return this.#delete(pod, ref);
-    if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') {
+    if (isFinished(pod)) {
       await digests.delete(ref.uid);
       return DONE;
     }
@@ -189,39 +189,66 @@ export class PodReconciler {
    * state at this generation, the write is skipped instead of repeated.
    */
   async #writeStatus(pod: V1Pod, provided: ProviderPod, maybeStale: boolean): Promise<'done' | 'gone'> {
-    for (let attempt = 1; ; attempt++) {
-      const desired = desiredPodStatus(pod, provided, new Date().toISOString());
-      const changed = changedStatusFields(pod, desired);
-      if (changed.length && maybeStale && await this.#o.digests.wroteFrom(provided, pod.metadata?.generation)) return 'done';
-      if (changed.length) {
-        this.#o.logger.debug({ pod: `${provided.ref.namespace}/${provided.ref.name}`, changed }, 'writing pod status');
-        try {
-          await this.#patchStatus(pod, desired, { discardBody: true });
-        } catch (err) {
-          if (isKubeNotFound(err) || isKubeUidMismatch(err)) return 'gone';
-          if (!isKubeConflict(err) || attempt === MAX_STATUS_ATTEMPTS) throw err;
-          // Someone else wrote the pod since we read it (or the cache was behind): read it and derive again.
-          const fresh = await this.#o.client.get<V1Pod>(podPath(provided.ref)).catch((e: unknown) => {
-            if (isKubeNotFound(e)) return undefined;
-            throw e;
-          });
-          if (fresh?.metadata?.uid !== provided.ref.uid) return 'gone';
-          // Being deleted: the deletion's own job takes it from here.
-          if (fresh.metadata.deletionTimestamp) return 'done';
-          pod = fresh;
-          maybeStale = false;
-          continue;
-        }
+    let recorded = false;
+    const written = await this.#writeVersioned(pod, async (version, reread) => {
+      const desired = desiredPodStatus(version, provided, new Date().toISOString());
+      const changed = changedStatusFields(version, desired);
+      if (!changed.length) return undefined;
+      if (maybeStale && !reread && await this.#o.digests.wroteFrom(provided, version.metadata?.generation)) {
+        recorded = true;
+        return undefined;
       }
-      await this.#o.digests.set(provided, pod.metadata?.generation);
-      return 'done';
+      this.#o.logger.debug({ pod: `${provided.ref.namespace}/${provided.ref.name}`, changed }, 'writing pod status');
+      return desired;
+    }, { discardBody: true });
+    if (written === 'gone') return 'gone';
+    // Being deleted or finished meanwhile: the record goes, as for any pod in that state (the deletion's own job
+    // takes a terminating pod from here).
+    if (written === 'left') await this.#o.digests.delete(provided.ref.uid);
+    else if (!recorded) await this.#o.digests.set(provided, written.metadata?.generation);
+    return 'done';
+  }
+
+  /**
+   * Writes the status `derive` makes of one version of the pod onto exactly
+   * that version (`#patchStatus`). A pod changed meanwhile (409) is read
+   * again and `derive` asked again (`reread` true), at most
+   * MAX_STATUS_ATTEMPTS writes. `derive` answering undefined writes nothing.
+   * Answers the version written (or found needing nothing); 'gone' when the
+   * pod was deleted or replaced by a newer pod of the same name; 'left' when
+   * the version read again is being deleted or has finished, so that this
+   * status is no longer ours to write.
+   */
+  async #writeVersioned(pod: V1Pod, derive: (version: V1Pod, reread: boolean) => Promise<PodStatus | undefined>,
+    options: { discardBody?: boolean } = {}): Promise<V1Pod | 'gone' | 'left'> {
+    for (let attempt = 1; ; attempt++) {
+      const status = await derive(pod, attempt > 1);
+      if (!status) return pod;
+      try {
+        await this.#patchStatus(pod, status, options);
+        return pod;
+      } catch (err) {
+        if (isKubeNotFound(err) || isKubeUidMismatch(err)) return 'gone';
+        if (!isKubeConflict(err) || attempt === MAX_STATUS_ATTEMPTS) throw err;
+        const m = pod.metadata!;
+        const fresh = await this.#o.client.get<V1Pod>(podPath({ namespace: m.namespace!, name: m.name! })).catch((e: unknown) => {
+          if (isKubeNotFound(e)) return undefined;
+          throw e;
+        });
+        // A pod replaced under the same name answers 409 too (its resourceVersion differs): the read tells.
+        if (!fresh || fresh.metadata?.uid !== m.uid) return 'gone';
+        if (fresh.metadata?.deletionTimestamp || isFinished(fresh)) return 'left';
+        pod = fresh;
+      }
     }
   }
 
   /**
    * PATCHes `pods/status` of exactly the version of the pod that `status` was
    * derived from: the body carries its UID and resourceVersion, so the API
-   * server answers 409 if the pod changed since and 422 if it was replaced.
+   * server answers 409 if the pod changed or was replaced since (a newer pod
+   * has another resourceVersion; 422 on `metadata.uid` would come only after
+   * that check).
    * The resourceVersion is not only optimistic locking: a status update that
    * the API server applies to a pod being deleted with grace 0 deletes the
    * pod, and it does so with no precondition. When the update was checked
@@ -232,7 +259,7 @@ export class PodReconciler {
    * write status for is never being deleted at the version we read, so with
    * the version in the patch the API server never takes that path for us.
    */
-  #patchStatus(pod: V1Pod, status: Record<string, unknown> | V1Pod['status'], options: { discardBody?: boolean } = {}): Promise<unknown> {
+  #patchStatus(pod: V1Pod, status: PodStatus, options: { discardBody?: boolean } = {}): Promise<unknown> {
     const m = pod.metadata!;
     return this.#o.client.patch(`${podPath({ namespace: m.namespace!, name: m.name! })}/status`,
       { metadata: { uid: m.uid, resourceVersion: m.resourceVersion }, status }, PatchType.StrategicMerge, options);
@@ -242,7 +269,7 @@ export class PodReconciler {
     const m = pod.metadata!;
     const message = 'The pod\'s containers are gone from the provider (deleted outside Kubernetes or lost by the provider)';
     await this.#event(pod, 'Warning', 'ProviderPodLost', message);
-    await this.#patchStatus(pod, { phase: 'Failed', reason: 'ProviderPodLost', message });
+    await this.#writeVersioned(pod, async () => ({ phase: 'Failed', reason: 'ProviderPodLost', message }));
     await this.#o.digests.delete(m.uid!);
   }
 
@@ -258,7 +285,8 @@ export class PodReconciler {
     if (!missingRef) await this.#event(pod, 'Warning', invalid ? 'InvalidPodSpec' : 'ProviderCreateFailed', `Cannot create pod in provider: ${message}`);
     const reason = invalid ? 'InvalidPodSpec' : missingRef ? 'CreateContainerConfigError' : 'ProviderFailed';
     const final = isPermanent(err) || (ctx.finalAttempt && pod.spec?.restartPolicy === 'Never');
-    await this.#patchStatus(pod, final ? { phase: 'Failed', reason, message } : { reason, message })
+    const status: PodStatus = final ? { phase: 'Failed', reason, message } : { reason, message };
+    await this.#writeVersioned(pod, async () => status)
       .catch((e: unknown) => this.#o.logger.warn({ err: e }, 'cannot write failure status'));
   }
 
@@ -276,6 +304,10 @@ function askOnce(provider: Provider): (ref: PodRef) => Promise<ProviderPod | und
     return last.answer;
   };
 }
+
+type PodStatus = NonNullable<V1Pod['status']>;
+
+const isFinished = (pod: V1Pod): boolean => pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed';
 
 function podPath(ref: Pick<PodRef, 'namespace' | 'name'>): string {
   return `/api/v1/namespaces/${encodeURIComponent(ref.namespace)}/pods/${encodeURIComponent(ref.name)}`;
