@@ -35,8 +35,6 @@ export interface KubeStatus {
 export class KubeApiError extends VkError {
   readonly statusCode: number;
   readonly reason: string | undefined;
-  /** The fields an Invalid (422) answer names (`details.causes[].field`). */
-  readonly fields: string[];
 
   constructor(method: string, path: string, statusCode: number, status: KubeStatus | undefined) {
     super(ErrorCodes.KUBE_API, `Kubernetes API ${method} ${path} failed with ${statusCode}${status?.reason ? ` ${status.reason}` : ''}: ${status?.message ?? 'no message'}`, {
@@ -44,8 +42,6 @@ export class KubeApiError extends VkError {
     });
     this.statusCode = statusCode;
     this.reason = status?.reason;
-    const causes = (status?.details as { causes?: { field?: unknown }[] } | undefined)?.causes;
-    this.fields = Array.isArray(causes) ? causes.flatMap((c) => typeof c?.field === 'string' ? [c.field] : []) : [];
   }
 }
 
@@ -55,13 +51,6 @@ function statusOf(err: unknown): number | undefined {
 export const isKubeNotFound = (err: unknown): boolean => statusOf(err) === 404;
 export const isKubeConflict = (err: unknown): boolean => statusOf(err) === 409;
 export const isKubeGone = (err: unknown): boolean => statusOf(err) === 410;
-/**
- * A write that carried `metadata.uid` (our status patches do) found a newer
- * object of the same name: the API server answers 422 "field is immutable"
- * on metadata.uid. The object the write was for is gone.
- */
-export const isKubeUidMismatch = (err: unknown): boolean =>
-  statusOf(err) === 422 && err instanceof KubeApiError && err.fields.includes('metadata.uid');
 export const isKubeAlreadyExists = (err: unknown): boolean =>
   statusOf(err) === 409 && (err as KubeApiError).reason === 'AlreadyExists';
 

@@ -52,9 +52,9 @@ export class ControlPlane {
   readonly #child: ChildProcess;
   #closing: Promise<void> | undefined;
 
-  private constructor(child: ChildProcess, ready: ReadyLine, dataDir: string, pprofUrl: string | undefined, auditLog: boolean) {
+  private constructor(child: ChildProcess, ready: ReadyLine, dataDir: string, pprofUrl: string | undefined, auditLogPath: string | undefined) {
     this.pprofUrl = pprofUrl;
-    this.auditLogPath = auditLog ? join(dataDir, 'audit.log') : undefined;
+    this.auditLogPath = auditLogPath;
     this.#child = child;
     this.kubeconfigPath = ready.kubeconfig;
     this.server = ready.server;
@@ -88,12 +88,13 @@ export class ControlPlane {
       if (options.clusterSigningDuration) args.push('--cluster-signing-duration', options.clusterSigningDuration);
       const pprofUrl = options.pprof ? `http://127.0.0.1:${await freePort()}` : undefined;
       if (pprofUrl) args.push('--pprof-addr', pprofUrl.slice('http://'.length));
-      if (options.auditLog) args.push('--audit-log', join(dataDir, 'audit.log'));
+      const auditLogPath = options.auditLog ? join(dataDir, 'audit.log') : undefined;
+      if (auditLogPath) args.push('--audit-log', auditLogPath);
       const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
       let stderr = '';
       child.stderr?.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
       const ready = await readReadyLine(child, options.startTimeoutMs ?? 120_000);
-      if (ready) return new ControlPlane(child, ready, dataDir, pprofUrl, options.auditLog === true);
+      if (ready) return new ControlPlane(child, ready, dataDir, pprofUrl, auditLogPath);
       const code = await waitForExit(child);
       lastError = new Error(`control plane exited (${code}) before ready: ${stderr.trim() || 'no message'} (log: ${dataDir}/controlplane.log)`);
       if (code !== 2) break;

@@ -1,7 +1,7 @@
 import { UnrecoverableError } from 'bullmq';
 import type { V1Pod } from '@kubernetes/client-node';
 import {
-  ErrorCodes, PatchType, hasCode, isKubeConflict, isKubeNotFound, isKubeUidMismatch, isPermanent,
+  ErrorCodes, PatchType, hasCode, isKubeConflict, isKubeNotFound, isPermanent,
   type EventRecorder, type KubeRestClient, type Logger, type PodJobData, type PodRef, type Provider, type ProviderPod,
 } from '@vk-ts/core';
 import { PodResolver } from './pod-resolver.ts';
@@ -73,17 +73,13 @@ export class PodReconciler {
     } catch (err) {
       if (!isKubeNotFound(err)) throw err;
       // Gone from the API server (force delete, or the last pass deleted it): make sure the provider follows.
-      if (job.uid) {
-        await provider.deletePod(jobRef, { gracePeriodSeconds: 0 });
-        await digests.delete(job.uid);
-      }
+      if (job.uid) await this.#forget(jobRef);
       return DONE;
     }
     const ref: PodRef = { namespace: job.namespace, name: job.name, uid: pod.metadata!.uid! };
     if (job.uid && ref.uid !== job.uid) {
       // The job names an earlier pod of the same name (StatefulSet-style re-creation): remove that one first.
-      await provider.deletePod(jobRef, { gracePeriodSeconds: 0 });
-      await digests.delete(job.uid);
+      await this.#forget(jobRef);
     }
     if (pod.spec?.nodeName !== this.#o.nodeName) return DONE;
 
@@ -118,10 +114,15 @@ export class PodReconciler {
       // The pod was deleted, or replaced by a newer pod of the same name, while this pass ran: what this
       // pass created for it in the provider goes now, not after a failed attempt and a retry. The newer
       // pod has a job of its own.
-      await provider.deletePod(ref, { gracePeriodSeconds: 0 });
-      await digests.delete(ref.uid);
+      await this.#forget(ref);
     }
     return DONE;
+  }
+
+  /** A pod object that is gone: its provider copy is deleted at once and its status record dropped. */
+  async #forget(ref: PodRef): Promise<void> {
+    await this.#o.provider.deletePod(ref, { gracePeriodSeconds: 0 });
+    await this.#o.digests.delete(ref.uid);
   }
 
   /**
@@ -228,7 +229,7 @@ export class PodReconciler {
         await this.#patchStatus(pod, status, options);
         return pod;
       } catch (err) {
-        if (isKubeNotFound(err) || isKubeUidMismatch(err)) return 'gone';
+        if (isKubeNotFound(err)) return 'gone';
         if (!isKubeConflict(err) || attempt === MAX_STATUS_ATTEMPTS) throw err;
         const m = pod.metadata!;
         const fresh = await this.#o.client.get<V1Pod>(podPath({ namespace: m.namespace!, name: m.name! })).catch((e: unknown) => {
@@ -247,8 +248,7 @@ export class PodReconciler {
    * PATCHes `pods/status` of exactly the version of the pod that `status` was
    * derived from: the body carries its UID and resourceVersion, so the API
    * server answers 409 if the pod changed or was replaced since (a newer pod
-   * has another resourceVersion; 422 on `metadata.uid` would come only after
-   * that check).
+   * has another resourceVersion; the version check comes before any other).
    * The resourceVersion is not only optimistic locking: a status update that
    * the API server applies to a pod being deleted with grace 0 deletes the
    * pod, and it does so with no precondition. When the update was checked
