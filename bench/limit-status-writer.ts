@@ -12,7 +12,7 @@
 //                       the watch cache) before its PATCH (a worker without a pod cache).
 // Run: node bench/limit-status-writer.ts --kubeconfig FILE --nodename NAME [--concurrency 64] [--second-watch] [--get-before-patch]
 import { parseArgs } from 'node:util';
-import { KubeRestClient, PatchType, decodeObjectMetadata, isKubeAlreadyExists, isKubeNotFound, loadKubeConfig, type WatchEvent } from '@vk-ts/core';
+import { KubeRestClient, METADATA_ONLY, PatchType, isKubeAlreadyExists, isKubeNotFound, loadKubeConfig, type WatchEvent } from '@vk-ts/core';
 
 interface Pod {
   metadata: { name: string; namespace: string; uid: string; resourceVersion: string; deletionTimestamp?: string };
@@ -113,11 +113,7 @@ function onPod(pod: Pod): void {
   });
 }
 
-/**
- * --second-watch: a second watch of the same pods that only follows resourceVersions (after an error, from a
- * fresh list's), read for metadata only the way the node-agent reads its watch (whole pods as protobuf, of
- * which only ObjectMeta is decoded).
- */
+/** --second-watch: a metadata-only watch of the same pods that only follows resourceVersions (after an error, from a fresh list's). */
 async function followSecondWatch(signal: AbortSignal): Promise<void> {
   const query = { fieldSelector: `spec.nodeName=${node}` };
   const listedVersion = async (): Promise<string> =>
@@ -125,8 +121,8 @@ async function followSecondWatch(signal: AbortSignal): Promise<void> {
   let rv = await listedVersion();
   while (!signal.aborted) {
     try {
-      await client.watchProtobuf('/api/v1/pods', { ...query, resourceVersion: rv, allowWatchBookmarks: true }, decodeObjectMetadata,
-        (e) => { rv = e.object.metadata.resourceVersion ?? rv; }, signal);
+      await client.watch<Pod>('/api/v1/pods', { ...query, resourceVersion: rv, allowWatchBookmarks: true }, (e) => { rv = e.object.metadata.resourceVersion; },
+        signal, METADATA_ONLY.watch);
     } catch (err) {
       if (signal.aborted) return;
       process.stderr.write(`${JSON.stringify({ level: 'warn', msg: 'second watch failed, relisting', err: (err as Error).message })}\n`);

@@ -17,4 +17,3 @@ export * from './resource-version.ts';
 export * from './service-runtime.ts';
 export * from './list-watch.ts';
 export * from './stats-summary.ts';
-export * from './kube-protobuf.ts';

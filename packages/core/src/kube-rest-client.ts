@@ -3,7 +3,6 @@ import type { Readable } from 'node:stream';
 import { Counter, type Registry } from 'prom-client';
 import { Pool, errors as undiciErrors, type Dispatcher } from 'undici';
 import { ErrorCodes, VkError } from './errors.ts';
-import { PROTOBUF, decodeEnvelope, decodeStatus, decodeWatchEvent, readFrames } from './kube-protobuf.ts';
 import type { KubeConfigLike } from './kube-client.ts';
 import { TokenBucket } from './token-bucket.ts';
 
@@ -193,39 +192,21 @@ export class KubeRestClient {
    * KubeApiError so callers can tell 410 Gone apart).
    */
   async watch<T>(path: string, query: RequestOptionsLite['query'], onEvent: (event: WatchEvent<T>) => void, signal: AbortSignal, accept?: string): Promise<void> {
-    await this.#streamWatch(path, query, signal, accept ?? 'application/json', (body) => readLines(body, (line) => {
-      const event = JSON.parse(line) as WatchEvent<T>;
-      if (event.type === 'ERROR') throw watchError(path, event.object as KubeStatus);
-      onEvent(event);
-    }));
-  }
-
-  /**
-   * A watch in Kubernetes' protobuf encoding (kube-protobuf.ts says when that
-   * is worth it): each event's object is handed to `decode` as its own
-   * message, so a caller decodes only what it reads. Ends like `watch`.
-   */
-  async watchProtobuf<T>(path: string, query: RequestOptionsLite['query'], decode: (raw: Uint8Array) => T, onEvent: (event: WatchEvent<T>) => void, signal: AbortSignal): Promise<void> {
-    await this.#streamWatch(path, query, signal, PROTOBUF, (body) => readFrames(body, (frame) => {
-      const event = decodeWatchEvent(frame);
-      if (event.type === 'ERROR') throw watchError(path, event.kind === 'Status' ? decodeStatus(event.raw) : { message: `ERROR event carrying a ${event.kind}` });
-      onEvent({ type: event.type as WatchEvent<T>['type'], object: decode(event.raw) });
-    }));
-  }
-
-  /** Opens a watch with this Accept header and hands its body to `read` until it ends; the body is always released. */
-  async #streamWatch(path: string, query: RequestOptionsLite['query'], signal: AbortSignal, accept: string, read: (body: Readable) => Promise<void>): Promise<void> {
     await this.#bucket.acquire();
     await this.#refreshHeaders();
     const res = await this.#send('GET', path, { query: { ...query, watch: true }, signal, accept }, 0);
     const code = res.statusCode;
     this.#requests?.inc({ verb: 'WATCH', code: String(code) });
-    if (code !== 200) {
-      const body = Buffer.from(await res.body.arrayBuffer());
-      throw new KubeApiError('WATCH', path, code, statusOfBody(body, res.headers['content-type']));
-    }
+    if (code !== 200) throw new KubeApiError('WATCH', path, code, safeParse(await this.#read(res, 'WATCH', path, false)));
     try {
-      await read(res.body);
+      await readLines(res.body, (line) => {
+        const event = JSON.parse(line) as WatchEvent<T>;
+        if (event.type === 'ERROR') {
+          const status = event.object as KubeStatus;
+          throw new KubeApiError('WATCH', path, status.code ?? 500, status);
+        }
+        onEvent(event);
+      });
     } catch (err) {
       if (signal.aborted) return;
       throw err;
@@ -309,23 +290,6 @@ function pickTls(tls: RequestOptions): Record<string, unknown> {
   return Object.fromEntries(Object.entries({ ca, cert, key, rejectUnauthorized, servername, pfx, passphrase }).filter(([, v]) => v !== undefined));
 }
 
-
-function watchError(path: string, status: KubeStatus): KubeApiError {
-  return new KubeApiError('WATCH', path, status.code ?? 500, status);
-}
-
-/** An error answer's Status, in whichever encoding the server chose (protobuf when that was accepted). */
-function statusOfBody(body: Buffer, contentType: string | string[] | undefined): KubeStatus | undefined {
-  if (String(contentType ?? '').startsWith(PROTOBUF)) {
-    try {
-      const { kind, raw } = decodeEnvelope(body);
-      if (kind === 'Status') return decodeStatus(raw);
-    } catch {
-      // Not a protobuf Status after all: reported as text below.
-    }
-  }
-  return safeParse(body.toString('utf8'));
-}
 
 function safeParse(text: string): KubeStatus | undefined {
   try {

@@ -1,5 +1,4 @@
 import { Backoff, delay } from './backoff.ts';
-import { decodeObjectMetadata } from './kube-protobuf.ts';
 import { METADATA_ONLY, isKubeGone, type KubeRestClient, type WatchEvent } from './kube-rest-client.ts';
 import type { Logger } from './logger.ts';
 
@@ -12,13 +11,7 @@ export interface ListWatchOptions<T extends Versioned> {
   /** Collection path, e.g. `/api/v1/pods`. */
   path: string;
   fieldSelector?: string;
-  /**
-   * Only the objects' metadata is read: listed as PartialObjectMetadata, and
-   * watched as whole objects in protobuf of which only ObjectMeta is decoded
-   * (kube-protobuf.ts: that costs the API server no encoding of its own,
-   * where a metadata-only watch is encoded for this watcher alone). The
-   * callbacks get `{ metadata }` objects either way.
-   */
+  /** Only the objects' metadata (PartialObjectMetadata) is listed and watched. */
   metadataOnly?: boolean;
   /** Called with every object after each (re)list, before the watch resumes. */
   onList: (items: T[]) => void | Promise<void>;
@@ -47,14 +40,11 @@ export async function runListWatch<T extends Versioned>(o: ListWatchOptions<T>):
         await o.onList(items);
         resourceVersion = listed;
       }
-      const query = { fieldSelector: o.fieldSelector, resourceVersion, allowWatchBookmarks: true, timeoutSeconds: 300 };
-      const onEvent = (event: WatchEvent<T>): void => {
+      await o.client.watch<T>(o.path, { fieldSelector: o.fieldSelector, resourceVersion, allowWatchBookmarks: true, timeoutSeconds: 300 }, (event: WatchEvent<T>) => {
         backoff.reset();
         resourceVersion = event.object.metadata?.resourceVersion ?? resourceVersion;
         if (event.type !== 'BOOKMARK' && event.type !== 'ERROR') o.onEvent(event.type, event.object);
-      };
-      if (o.metadataOnly) await o.client.watchProtobuf<T>(o.path, query, (raw) => decodeObjectMetadata(raw) as T, onEvent, o.signal);
-      else await o.client.watch<T>(o.path, query, onEvent, o.signal);
+      }, o.signal, o.metadataOnly ? METADATA_ONLY.watch : undefined);
     } catch (err) {
       if (o.signal.aborted) break;
       if (isKubeGone(err)) {

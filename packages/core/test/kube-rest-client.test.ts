@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { createServer, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import protobuf from 'protobufjs/minimal.js';
-import { ErrorCodes, KubeRestClient, PatchType, decodeObjectMetadata, isKubeGone, isKubeNotFound, type DecodedObjectMeta, type KubeApiError, type WatchEvent } from '../src/index.ts';
+import { ErrorCodes, KubeRestClient, PatchType, isKubeGone, isKubeNotFound, type WatchEvent } from '../src/index.ts';
 
 interface Obj { metadata: { name: string } }
 
@@ -73,110 +72,6 @@ describe('KubeRestClient.watch', () => {
     const seen: string[] = [];
     await client.watch<Obj>('/api/v1/pods', {}, (e) => { seen.push(e.object.metadata.name); abort.abort(); }, abort.signal);
     assert.deepEqual(seen, ['a']);
-    client.close();
-  });
-});
-
-/**
- * Protobuf watch frames as the API server writes them (kube-protobuf.ts has the layout): a 4-byte length, a
- * WatchEvent whose object is `k8s\0` + runtime.Unknown around the object's message. Built here with
- * protobufjs's Writer; that the decoder reads the API server's own bytes is the e2e test's job.
- */
-function protoEnvelope(kind: string, object: Uint8Array): Buffer {
-  const typeMeta = protobuf.Writer.create().uint32(1 << 3 | 2).string('v1').uint32(2 << 3 | 2).string(kind).finish();
-  const unknown = protobuf.Writer.create().uint32(1 << 3 | 2).bytes(typeMeta).uint32(2 << 3 | 2).bytes(object).finish();
-  return Buffer.concat([Buffer.from('k8s\u0000', 'latin1'), unknown]);
-}
-
-function protoFrame(type: string, kind: string, object: Uint8Array): Buffer {
-  const raw = protoEnvelope(kind, object);
-  const rawExtension = protobuf.Writer.create().uint32(1 << 3 | 2).bytes(raw).finish();
-  const event = protobuf.Writer.create().uint32(1 << 3 | 2).string(type).uint32(2 << 3 | 2).bytes(rawExtension).finish();
-  const length = Buffer.alloc(4);
-  length.writeUInt32BE(event.length);
-  return Buffer.concat([length, event]);
-}
-
-/** A Pod message with only metadata.name, labels and a spec to skip. */
-function protoPod(name: string, labels: Record<string, string> = {}): Uint8Array {
-  const meta = protobuf.Writer.create().uint32(1 << 3 | 2).string(name);
-  for (const [k, v] of Object.entries(labels)) meta.uint32(11 << 3 | 2).bytes(protobuf.Writer.create().uint32(1 << 3 | 2).string(k).uint32(2 << 3 | 2).string(v).finish());
-  const spec = protobuf.Writer.create().uint32(2 << 3 | 2).string('x'.repeat(300)).finish();
-  return protobuf.Writer.create().uint32(1 << 3 | 2).bytes(meta.finish()).uint32(2 << 3 | 2).bytes(spec).finish();
-}
-
-function protoStatus(code: number, reason: string, message: string): Uint8Array {
-  return protobuf.Writer.create().uint32(2 << 3 | 2).string('Failure').uint32(3 << 3 | 2).string(message)
-    .uint32(4 << 3 | 2).string(reason).uint32(6 << 3 | 0).int32(code).finish();
-}
-
-describe('KubeRestClient.watchProtobuf', () => {
-  let server: Server | undefined;
-  afterEach(() => { server?.closeAllConnections(); server?.close(); });
-
-  function protoServer(write: (res: ServerResponse) => Promise<void>, status = 200, contentType = 'application/vnd.kubernetes.protobuf;stream=watch'): Promise<{ server: Server; client: KubeRestClient }> {
-    return serve((req, res) => {
-      assert.equal(req.headers.accept, 'application/vnd.kubernetes.protobuf');
-      res.writeHead(status, { 'content-type': contentType });
-      void write(res);
-    });
-  }
-  const names = (seen: WatchEvent<{ metadata: DecodedObjectMeta }>[]): string[] => seen.map((e) => `${e.type} ${e.object.metadata.name}`);
-
-  it('delivers every frame whole when the stream cuts them anywhere, including inside the length prefix', async () => {
-    const bytes = Buffer.concat([protoFrame('ADDED', 'Pod', protoPod('a', { app: 'crème' })), protoFrame('MODIFIED', 'Pod', protoPod('名前')),
-      protoFrame('BOOKMARK', 'Pod', protoPod('')), protoFrame('DELETED', 'Pod', protoPod('c'))]);
-    const cuts = [2, 40, 41, bytes.length - 3];
-    let client: KubeRestClient;
-    ({ server, client } = await protoServer(async (res) => {
-      let at = 0;
-      for (const cut of cuts) {
-        res.write(bytes.subarray(at, cut));
-        at = cut;
-        await tick();
-      }
-      res.end(bytes.subarray(at));
-    }));
-    const seen: WatchEvent<{ metadata: DecodedObjectMeta }>[] = [];
-    await client.watchProtobuf('/api/v1/pods', {}, decodeObjectMetadata, (e) => seen.push(e), new AbortController().signal);
-    assert.deepEqual(names(seen), ['ADDED a', 'MODIFIED 名前', 'BOOKMARK ', 'DELETED c']);
-    assert.deepEqual(seen[0]?.object.metadata.labels, { app: 'crème' });
-    client.close();
-  });
-
-  it('stops at an ERROR event with the Status\'s code (410 Gone tells the caller to relist) after the events before it', async () => {
-    let client: KubeRestClient;
-    ({ server, client } = await protoServer(async (res) => {
-      res.write(protoFrame('ADDED', 'Pod', protoPod('a')));
-      res.write(protoFrame('ERROR', 'Status', protoStatus(410, 'Expired', 'too old resource version: 1 (20)')));
-      res.write(protoFrame('ADDED', 'Pod', protoPod('never')));
-    }));
-    const seen: WatchEvent<{ metadata: DecodedObjectMeta }>[] = [];
-    await assert.rejects(client.watchProtobuf('/api/v1/pods', {}, decodeObjectMetadata, (e) => seen.push(e), new AbortController().signal),
-      (err: Error) => isKubeGone(err) && /410 Expired: too old resource version/.test(err.message));
-    assert.deepEqual(names(seen), ['ADDED a']);
-    client.close();
-  });
-
-  it('fails, naming the problem, on a stream that ends inside a frame or announces a frame over 64 MB', async () => {
-    let client: KubeRestClient;
-    const frame = protoFrame('ADDED', 'Pod', protoPod('a'));
-    ({ server, client } = await protoServer(async (res) => { res.end(frame.subarray(0, frame.length - 1)); }));
-    await assert.rejects(client.watchProtobuf('/api/v1/pods', {}, decodeObjectMetadata, () => {}, new AbortController().signal), /ended inside a frame/);
-    client.close();
-    server.closeAllConnections();
-    server.close();
-    ({ server, client } = await protoServer(async (res) => { res.write(Buffer.from([0xff, 0xff, 0xff, 0xff])); }));
-    await assert.rejects(client.watchProtobuf('/api/v1/pods', {}, decodeObjectMetadata, () => {}, new AbortController().signal), /over the 67108864-byte limit/);
-    client.close();
-  });
-
-  it('reads an error answer\'s protobuf Status into the KubeApiError (code, reason and message)', async () => {
-    let client: KubeRestClient;
-    const body = protoEnvelope('Status', protoStatus(403, 'Forbidden', 'pods is forbidden: User "x" cannot watch resource "pods"'));
-    ({ server, client } = await protoServer(async (res) => { res.end(body); }, 403, 'application/vnd.kubernetes.protobuf'));
-    await assert.rejects(client.watchProtobuf('/api/v1/pods', {}, decodeObjectMetadata, () => {}, new AbortController().signal),
-      (err: KubeApiError) => err.statusCode === 403 && err.reason === 'Forbidden' && /cannot watch resource "pods"/.test(err.message));
     client.close();
   });
 });
