@@ -4,6 +4,7 @@ import {
 } from '@vk-ts/core';
 import type { PendingJobs } from './pending-jobs.ts';
 import { summaryOf, type PodCache, type PodSummary } from './pod-cache.ts';
+import { forgetPod } from './forget-pod.ts';
 import type { StatusDigests } from './status-digests.ts';
 
 export interface NodeResyncOptions {
@@ -96,8 +97,7 @@ export class NodeResync {
       if (!isKubeNotFound(err)) throw err;
     }
     logger.info({ pod: `${ref.namespace}/${ref.name}`, uid: ref.uid }, 'deleting orphan provider pod');
-    await provider.deletePod(ref, { gracePeriodSeconds: 0 });
-    await digests.delete(ref.uid);
+    await forgetPod(provider, digests, ref);
     return true;
   }
 }

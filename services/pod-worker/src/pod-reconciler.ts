@@ -4,6 +4,7 @@ import {
   ErrorCodes, PatchType, hasCode, isKubeConflict, isKubeNotFound, isPermanent,
   type EventRecorder, type KubeRestClient, type Logger, type PodJobData, type PodRef, type Provider, type ProviderPod,
 } from '@vk-ts/core';
+import { forgetPod } from './forget-pod.ts';
 import { PodResolver } from './pod-resolver.ts';
 import { changedStatusFields, desiredPodStatus } from './pod-status.ts';
 import type { PodCache } from './pod-cache.ts';
@@ -73,13 +74,13 @@ export class PodReconciler {
     } catch (err) {
       if (!isKubeNotFound(err)) throw err;
       // Gone from the API server (force delete, or the last pass deleted it): make sure the provider follows.
-      if (job.uid) await this.#forget(jobRef);
+      if (job.uid) await forgetPod(provider, digests, jobRef);
       return DONE;
     }
     const ref: PodRef = { namespace: job.namespace, name: job.name, uid: pod.metadata!.uid! };
     if (job.uid && ref.uid !== job.uid) {
       // The job names an earlier pod of the same name (StatefulSet-style re-creation): remove that one first.
-      await this.#forget(jobRef);
+      await forgetPod(provider, digests, jobRef);
     }
     if (pod.spec?.nodeName !== this.#o.nodeName) return DONE;
 
@@ -114,15 +115,9 @@ export class PodReconciler {
       // The pod was deleted, or replaced by a newer pod of the same name, while this pass ran: what this
       // pass created for it in the provider goes now, not after a failed attempt and a retry. The newer
       // pod has a job of its own.
-      await this.#forget(ref);
+      await forgetPod(provider, digests, ref);
     }
     return DONE;
-  }
-
-  /** A pod object that is gone: its provider copy is deleted at once and its status record dropped. */
-  async #forget(ref: PodRef): Promise<void> {
-    await this.#o.provider.deletePod(ref, { gracePeriodSeconds: 0 });
-    await this.#o.digests.delete(ref.uid);
   }
 
   /**
@@ -201,7 +196,7 @@ export class PodReconciler {
       }
       this.#o.logger.debug({ pod: `${provided.ref.namespace}/${provided.ref.name}`, changed }, 'writing pod status');
       return desired;
-    }, { discardBody: true });
+    });
     if (written === 'gone') return 'gone';
     // Being deleted or finished meanwhile: the record goes, as for any pod in that state (the deletion's own job
     // takes a terminating pod from here).
@@ -220,13 +215,12 @@ export class PodReconciler {
    * the version read again is being deleted or has finished, so that this
    * status is no longer ours to write.
    */
-  async #writeVersioned(pod: V1Pod, derive: (version: V1Pod, reread: boolean) => Promise<PodStatus | undefined>,
-    options: { discardBody?: boolean } = {}): Promise<V1Pod | 'gone' | 'left'> {
+  async #writeVersioned(pod: V1Pod, derive: (version: V1Pod, reread: boolean) => Promise<PodStatus | undefined>): Promise<V1Pod | 'gone' | 'left'> {
     for (let attempt = 1; ; attempt++) {
       const status = await derive(pod, attempt > 1);
       if (!status) return pod;
       try {
-        await this.#patchStatus(pod, status, options);
+        await this.#patchStatus(pod, status);
         return pod;
       } catch (err) {
         if (isKubeNotFound(err)) return 'gone';
@@ -259,10 +253,11 @@ export class PodReconciler {
    * write status for is never being deleted at the version we read, so with
    * the version in the patch the API server never takes that path for us.
    */
-  #patchStatus(pod: V1Pod, status: PodStatus, options: { discardBody?: boolean } = {}): Promise<unknown> {
+  #patchStatus(pod: V1Pod, status: PodStatus): Promise<unknown> {
     const m = pod.metadata!;
+    // The answer (the whole pod) is never read: drained unread.
     return this.#o.client.patch(`${podPath({ namespace: m.namespace!, name: m.name! })}/status`,
-      { metadata: { uid: m.uid, resourceVersion: m.resourceVersion }, status }, PatchType.StrategicMerge, options);
+      { metadata: { uid: m.uid, resourceVersion: m.resourceVersion }, status }, PatchType.StrategicMerge, { discardBody: true });
   }
 
   async #markLost(pod: V1Pod): Promise<void> {
