@@ -5,24 +5,35 @@
 //   3. kubelet-api memory per open `logs -f` stream (many followed streams held open at once).
 // Baseline in the same run: /healthz through the same TLS + auth path, so the stats figure can be read as
 // "cost of the summary" over "cost of a request".
-// Run: node bench/kubelet-api.ts [--log-mb 100] [--seconds 10] [--streams 200]
+// Run: npm run bench -- kubelet-api [--log-mb 100] [--seconds 10] [--streams 200] [--debug] (--help lists the flags)
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { Command } from 'commander';
 import { MockBackendServer } from '@vk-ts/provider-mock';
 import { ControlPlane, RedisServer, ServiceProcess, freePort, waitFor } from '@vk-ts/testbed';
 
 const run = promisify(execFile);
-const arg = (name: string, dflt: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i === -1 ? dflt : Number(process.argv[i + 1]);
-};
-const logMb = arg('log-mb', 100);
-const seconds = arg('seconds', 10);
-const streams = arg('streams', 200);
+const opts = new Command('npm run bench -- kubelet-api')
+  .description('kubelet-api figures: log streaming through the API server, /stats/summary requests/s with 1,000 pods, memory per followed log stream.')
+  .option('--log-mb <n>', 'size of the log streamed through `kubectl logs`', '100')
+  .option('--seconds <n>', 'how long each request-rate load runs', '10')
+  .option('--streams <n>', '`logs -f` streams held open at once', '200')
+  .option('--debug', 'print the tail of every process\'s output at the end', false)
+  .showHelpAfterError()
+  .parse(process.argv)
+  .opts<{ logMb: string; seconds: string; streams: string; debug: boolean }>();
+const logMb = Number(opts.logMb);
+const seconds = Number(opts.seconds);
+const streams = Number(opts.streams);
+const bad = Object.entries({ '--log-mb': logMb, '--seconds': seconds, '--streams': streams }).filter(([, v]) => !Number.isInteger(v) || v < 1).map(([k]) => k);
+if (bad.length) {
+  process.stderr.write(`kubelet-api bench: these flags need whole numbers above 0: ${bad.join(', ')}\n`);
+  process.exit(2);
+}
 
 const cp = await ControlPlane.start();
 const redis = await RedisServer.start();
@@ -158,7 +169,7 @@ try {
   console.log(`\nkubelet-api (log ${logMb} MB, load ${seconds} s per row)\n`);
   console.log('| what | figure | detail |\n|---|---|---|');
   console.log(rows.join('\n'));
-  if (process.argv.includes('--debug')) for (const s of running) console.log(`--- ${s.name}\n${s.output.slice(-3000)}`);
+  if (opts.debug) for (const s of running) console.log(`--- ${s.name}\n${s.output.slice(-3000)}`);
   agent.destroy();
   await Promise.all(running.map((s) => s.stop()));
   await mock.close();

@@ -1,13 +1,24 @@
 // Steady-state cost of the node-agent: API requests per minute per node (from
 // its own vk_kube_api_requests_total counter) and RSS, with 1 and 10 nodes.
-// Run: node bench/node-agent-steady.ts [--seconds 65]
+// Run: npm run bench -- node-agent-steady [--seconds 65] (--help lists the flags)
 import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Command } from 'commander';
 import { MockBackendServer } from '@vk-ts/provider-mock';
 import { ControlPlane, RedisServer, ServiceProcess, freePort, waitFor } from '@vk-ts/testbed';
 
-const seconds = Number(process.argv[process.argv.indexOf('--seconds') + 1] || 65);
+const opts = new Command('npm run bench -- node-agent-steady')
+  .description('Steady-state cost of the node-agent with 1 and 10 virtual nodes: API requests per minute per node and RSS.')
+  .option('--seconds <n>', 'how long each node count is watched (the default covers one status and one resync interval)', '65')
+  .showHelpAfterError()
+  .parse(process.argv)
+  .opts<{ seconds: string }>();
+const seconds = Number(opts.seconds);
+if (!Number.isInteger(seconds) || seconds < 1) {
+  process.stderr.write(`node-agent-steady: --seconds must be a whole number above 0, got "${opts.seconds}"\n`);
+  process.exit(2);
+}
 const cp = await ControlPlane.start();
 const redis = await RedisServer.start();
 const mock = new MockBackendServer();

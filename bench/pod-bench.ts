@@ -2,25 +2,11 @@
 // and cost of ours (1/2/4 pod-workers) side by side with the API server's own
 // limit, kwok and upstream virtual-kubelet, each on a fresh control plane.
 // Prints Markdown tables; writes every figure to bench/results/pod-bench-<time>.json.
-//
-//   node bench/pod-bench.ts [--quick] [--pods 1000,10000] [--workers 1,2,4]
-//     [--systems limit,kwok,upstream-vk,ours] (also: upstream-vk-default, with upstream's queue rate limiter;
-//       limit-watch2 and limit-get, the limit with a second watch or a GET per pod) [--rates 20,50,100] [--steady-seconds 60]
-//     [--kwok-binary PATH --kwok-stages PATH --kwok-version V] [--upstream-vk-binary PATH]
-//     [--cpu-prof-dir DIR]   V8 CPU profiles of our node-agent and pod-workers, written when they stop
-//     [--cp-profile-dir DIR [--cp-profile-seconds 20]]  Go CPU profiles of the control plane, the first seconds of each scenario
-//       (read with: go tool pprof -top FILE). Profiling costs the control plane CPU and holds each scenario's figures open
-//       until the profile ends: compare profiled runs with each other, not with unprofiled ones.
-//     [--v8-flags='--a --b']  V8 flags for all our processes instead of each service's own (serviceV8Flags; experiments)
-//     [--worker-v8-flags='--a --b']  the same for the pod-workers only
-//     [--agent-args='--flag value']  more node-agent flags for ours (experiments)
-//     [--scale-latency-ms 200] [--scale-pods 2000] [--scale-workers 1,2,4]  worker scaling: a burst with every provider
-//       call that slow, ours with each of --scale-workers (default: --workers) pod-workers (full run: on, 200 ms; --quick: off; 0: off)
-//     [--no-bracket]  do not measure the limit a second time after the other systems (see below)
+// Every flag is in `npm run bench -- --help` (bench/README.md says what each system is given).
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { Command, Option } from 'commander';
 import { KubeRestClient, loadKubeConfig } from '@vk-ts/core';
 import { ControlPlane, REPO_ROOT } from '@vk-ts/testbed';
 import { ApiserverMetrics } from './apiserver-metrics.ts';
@@ -33,33 +19,50 @@ import { startLimit } from './system-limit.ts';
 import { startOurs, type OursOptions } from './system-ours.ts';
 import { startUpstreamVk } from './system-upstream-vk.ts';
 
-const { values: args } = parseArgs({ options: {
-  quick: { type: 'boolean', default: false },
-  pods: { type: 'string' },
-  workers: { type: 'string' },
-  systems: { type: 'string', default: 'limit,kwok,upstream-vk,ours' },
-  rates: { type: 'string' },
-  'steady-seconds': { type: 'string' },
-  'no-steady': { type: 'boolean', default: false },
-  concurrency: { type: 'string', default: '16' },
-  'in-flight': { type: 'string', default: '64' },
-  'kwok-binary': { type: 'string', default: process.env.VK_BENCH_KWOK ?? '' },
-  'kwok-stages': { type: 'string', default: process.env.VK_BENCH_KWOK_STAGES ?? '' },
-  'kwok-version': { type: 'string', default: process.env.VK_BENCH_KWOK_VERSION ?? 'unknown' },
-  'upstream-vk-binary': { type: 'string', default: process.env.VK_BENCH_UPSTREAM_VK ?? '' },
-  out: { type: 'string' },
-  'cpu-prof-dir': { type: 'string' },
-  'cp-profile-dir': { type: 'string' },
-  'cp-profile-seconds': { type: 'string', default: '20' },
-  'v8-flags': { type: 'string' },
-  'worker-v8-flags': { type: 'string' },
-  'agent-args': { type: 'string' },
-  'no-bracket': { type: 'boolean', default: false },
-  'scale-latency-ms': { type: 'string' },
-  'scale-pods': { type: 'string', default: '2000' },
-  'scale-workers': { type: 'string' },
-  'timeout-seconds': { type: 'string', default: '600' },
-} });
+/** Every system --systems accepts: the peers, ours, and the limit's variants (never in the ratios). */
+const SYSTEM_NAMES = ['limit', 'kwok', 'upstream-vk', 'ours', 'upstream-vk-default', 'limit-watch2', 'limit-get'] as const;
+
+const program = new Command('npm run bench --')
+  .description('Pod start and delete throughput, latency and cost: ours beside the API server\'s limit, kwok and upstream virtual-kubelet, '
+    + 'each on a fresh control plane. Markdown tables on stdout, every figure in a JSON file under bench/results/.\n'
+    + 'Also: `npm run bench -- node-agent-steady [--seconds 65]` and `npm run bench -- kubelet-api` (scripts/bench.sh).')
+  .option('--quick', '1,000 pods, 1 and 2 workers, steady 50 pods/s for 10 s, no worker-scaling runs (under 5 minutes)', false)
+  .option('--pods <list>', 'burst sizes, comma-separated (default: 1000,10000; --quick: 1000)')
+  .option('--workers <list>', 'pod-worker processes of ours, one run each (default: 1,2,4; --quick: 1,2)')
+  .option('--systems <list>', `systems in run order, comma-separated: ${SYSTEM_NAMES.join(', ')}. upstream-vk-default is upstream with its queue rate limiter; `
+    + 'limit-watch2 and limit-get are the limit with a second watch or a GET per pod', 'limit,kwok,upstream-vk,ours')
+  .option('--rates <list>', 'steady creation rates in pods/s (default: 20,50,100; --quick: 50)')
+  .option('--steady-seconds <n>', 'how long each steady rate runs (default: 60; --quick: 10)')
+  .option('--no-steady', 'skip the steady scenarios')
+  .option('--concurrency <n>', 'parallelism of every system: pods worked at once per pod-worker, kwok\'s stage parallelism, upstream\'s sync workers', '16')
+  .option('--in-flight <n>', 'requests the load generator and the limit writer keep in flight', '64')
+  .addOption(new Option('--kwok-binary <path>', 'kwok binary (scripts/bench.sh builds it)').default('').env('VK_BENCH_KWOK'))
+  .addOption(new Option('--kwok-stages <path>', 'kwok stages file').default('').env('VK_BENCH_KWOK_STAGES'))
+  .addOption(new Option('--kwok-version <v>', 'kwok version, for the report').default('unknown').env('VK_BENCH_KWOK_VERSION'))
+  .addOption(new Option('--upstream-vk-binary <path>', 'tools/upstream-vk binary (scripts/bench.sh builds it)').default('').env('VK_BENCH_UPSTREAM_VK'))
+  .option('--out <file>', 'the JSON results file (default: bench/results/pod-bench-<time>.json)')
+  .option('--cpu-prof-dir <dir>', 'V8 CPU profiles of our node-agent and pod-workers, written when they stop (read with bench/cpu-profile-summary.ts)')
+  .option('--cp-profile-dir <dir>', 'Go CPU profiles of the control plane, the first --cp-profile-seconds of each scenario (go tool pprof -top FILE). '
+    + 'Profiling costs the control plane CPU: compare profiled runs with each other only')
+  .option('--cp-profile-seconds <n>', 'length of each control plane profile', '20')
+  .option('--v8-flags <flags>', 'V8 flags for all our processes instead of each service\'s own (experiments)')
+  .option('--worker-v8-flags <flags>', 'V8 flags for the pod-workers only (experiments)')
+  .option('--agent-args <args>', 'more node-agent flags for ours (experiments)')
+  .option('--no-bracket', 'do not measure the limit a second time after the other systems')
+  .option('--scale-latency-ms <ms>', 'worker scaling: a burst of --scale-pods with every provider call this slow, ours with each of --scale-workers '
+    + '(default: 200; --quick: 0; 0 turns it off)')
+  .option('--scale-pods <n>', 'pods in each worker-scaling burst', '2000')
+  .option('--scale-workers <list>', 'pod-workers in the worker-scaling runs (default: --workers)')
+  .option('--timeout-seconds <n>', 'how long one scenario may take before it is reported as failed', '600')
+  .showHelpAfterError()
+  .parse(process.argv);
+
+const args = program.opts<{
+  quick: boolean; pods?: string; workers?: string; systems: string; rates?: string; steadySeconds?: string; steady: boolean;
+  concurrency: string; inFlight: string; kwokBinary: string; kwokStages: string; kwokVersion: string; upstreamVkBinary: string;
+  out?: string; cpuProfDir?: string; cpProfileDir?: string; cpProfileSeconds: string; v8Flags?: string; workerV8Flags?: string;
+  agentArgs?: string; bracket: boolean; scaleLatencyMs?: string; scalePods: string; scaleWorkers?: string; timeoutSeconds: string;
+}>();
 
 const list = (s: string | undefined, fallback: number[]): number[] => (s ? s.split(',').map(Number) : fallback);
 const quick = args.quick;
@@ -68,34 +71,36 @@ const options = {
   pods: list(args.pods, quick ? [1000] : [1000, 10_000]),
   workers: list(args.workers, quick ? [1, 2] : [1, 2, 4]),
   systems: args.systems.split(','),
-  rates: args['no-steady'] ? [] : list(args.rates, quick ? [50] : [20, 50, 100]),
-  steadySeconds: Number(args['steady-seconds'] ?? (quick ? 10 : 60)),
+  rates: args.steady ? list(args.rates, quick ? [50] : [20, 50, 100]) : [],
+  steadySeconds: Number(args.steadySeconds ?? (quick ? 10 : 60)),
   // --quick runs steady on the burst's control plane, after the delete, to stay under 5 minutes.
   steadyOnFreshControlPlane: !quick,
   podWorkerConcurrency: Number(args.concurrency),
-  inFlight: Number(args['in-flight']),
-  timeoutMs: Number(args['timeout-seconds']) * 1000,
+  inFlight: Number(args.inFlight),
+  timeoutMs: Number(args.timeoutSeconds) * 1000,
   // Worker scaling: with a zero-latency provider on 2 cores the API server is the bottleneck from one
   // worker on, so the curve is measured against a slow provider (each call this long) as well.
-  scaleLatencyMs: Number(args['scale-latency-ms'] ?? (quick ? 0 : 200)),
-  scalePods: Number(args['scale-pods']),
+  scaleLatencyMs: Number(args.scaleLatencyMs ?? (quick ? 0 : 200)),
+  scalePods: Number(args.scalePods),
   scaleWorkers: [] as number[],
 };
-options.scaleWorkers = list(args['scale-workers'], options.workers);
+options.scaleWorkers = list(args.scaleWorkers, options.workers);
 
-// Every numeric flag, checked at once: a typo fails the run here, naming each bad flag, not minutes later.
+// Every flag's value, checked at once: a typo fails the run here, naming each bad flag, not minutes later.
 // Counts and durations must be whole and positive; only the provider latency may be 0 (off).
 const isCount = (v: number): boolean => Number.isInteger(v) && v > 0;
+const unknownSystems = options.systems.filter((s) => !(SYSTEM_NAMES as readonly string[]).includes(s));
 const badFlags = [
   ...Object.entries({
     '--pods': options.pods, '--workers': options.workers, '--rates': options.rates, '--steady-seconds': [options.steadySeconds],
     '--concurrency': [options.podWorkerConcurrency], '--in-flight': [options.inFlight], '--timeout-seconds': [options.timeoutMs],
-    '--scale-pods': [options.scalePods], '--scale-workers': options.scaleWorkers, '--cp-profile-seconds': [Number(args['cp-profile-seconds'])],
-  }).filter(([, values]) => !values.every(isCount)).map(([flag]) => flag),
-  ...(Number.isInteger(options.scaleLatencyMs) && options.scaleLatencyMs >= 0 ? [] : ['--scale-latency-ms (0 turns it off)']),
+    '--scale-pods': [options.scalePods], '--scale-workers': options.scaleWorkers, '--cp-profile-seconds': [Number(args.cpProfileSeconds)],
+  }).filter(([, values]) => !values.every(isCount)).map(([flag]) => `${flag}: whole numbers above 0 (lists: comma-separated)`),
+  ...(Number.isInteger(options.scaleLatencyMs) && options.scaleLatencyMs >= 0 ? [] : ['--scale-latency-ms: a whole number of ms, 0 turns it off']),
+  ...(unknownSystems.length ? [`--systems: unknown ${unknownSystems.map((s) => `"${s}"`).join(', ')} (known: ${SYSTEM_NAMES.join(', ')})`] : []),
 ];
 if (badFlags.length) {
-  process.stderr.write(`pod-bench: these flags need whole numbers above 0 (lists: comma-separated): ${badFlags.join(', ')}\n`);
+  process.stderr.write(`pod-bench: bad flags (see --help):\n${badFlags.map((b) => `  ${b}\n`).join('')}`);
   process.exit(2);
 }
 
@@ -125,10 +130,10 @@ const words = (v: string): string[] => v.split(' ').filter(Boolean);
 /** The experiment flags (--v8-flags, --worker-v8-flags, --agent-args, --cpu-prof-dir) as options for one run of ours; `id` names its profile folder. */
 function oursExperiments(id: string): Partial<OursOptions> {
   return {
-    ...(args['v8-flags'] !== undefined ? { v8Flags: words(args['v8-flags']) } : {}),
-    ...(args['worker-v8-flags'] !== undefined ? { workerV8Flags: words(args['worker-v8-flags']) } : {}),
-    ...(args['agent-args'] ? { agentArgs: words(args['agent-args']) } : {}),
-    ...(args['cpu-prof-dir'] ? { cpuProfileDir: join(args['cpu-prof-dir'], id) } : {}),
+    ...(args.v8Flags !== undefined ? { v8Flags: words(args.v8Flags) } : {}),
+    ...(args.workerV8Flags !== undefined ? { workerV8Flags: words(args.workerV8Flags) } : {}),
+    ...(args.agentArgs ? { agentArgs: words(args.agentArgs) } : {}),
+    ...(args.cpuProfDir ? { cpuProfileDir: join(args.cpuProfDir, id) } : {}),
   };
 }
 
@@ -138,22 +143,22 @@ function starters(): { id: string; start: Starter }[] {
     if (s === 'limit') out.push({ id: 'limit', start: (ctx) => startLimit(ctx, { nodeName: 'bench-limit', concurrency: options.inFlight }) });
     else if (s === 'limit-watch2' || s === 'limit-get') out.push({ id: s, start: (ctx) => startLimit(ctx, { nodeName: 'bench-limit', concurrency: options.inFlight, variant: s }) });
     else if (s === 'kwok') {
-      if (!args['kwok-binary'] || !existsSync(args['kwok-binary'])) notes.push('kwok: no binary (scripts/lib/toolchain.sh ensure_kwok did not build it); not measured');
-      else out.push({ id: 'kwok', start: (ctx) => startKwok(ctx, { binary: args['kwok-binary']!, stagesFile: args['kwok-stages']!, version: args['kwok-version']!, nodeName: 'bench-kwok', parallelism: options.podWorkerConcurrency }) });
+      if (!args.kwokBinary || !existsSync(args.kwokBinary)) notes.push('kwok: no binary (scripts/lib/toolchain.sh ensure_kwok did not build it); not measured');
+      else out.push({ id: 'kwok', start: (ctx) => startKwok(ctx, { binary: args.kwokBinary, stagesFile: args.kwokStages, version: args.kwokVersion, nodeName: 'bench-kwok', parallelism: options.podWorkerConcurrency }) });
     } else if (s === 'upstream-vk') {
-      if (!args['upstream-vk-binary'] || !existsSync(args['upstream-vk-binary'])) notes.push('upstream virtual-kubelet: no binary (tools/upstream-vk did not build); not measured');
-      else out.push({ id: 'upstream-vk', start: (ctx) => startUpstreamVk(ctx, { binary: args['upstream-vk-binary']!, nodeName: 'bench-vk', podSyncWorkers: options.podWorkerConcurrency, queueRateLimit: false }) });
+      if (!args.upstreamVkBinary || !existsSync(args.upstreamVkBinary)) notes.push('upstream virtual-kubelet: no binary (tools/upstream-vk did not build); not measured');
+      else out.push({ id: 'upstream-vk', start: (ctx) => startUpstreamVk(ctx, { binary: args.upstreamVkBinary, nodeName: 'bench-vk', podSyncWorkers: options.podWorkerConcurrency, queueRateLimit: false }) });
     } else if (s === 'upstream-vk-default') {
-      if (!args['upstream-vk-binary'] || !existsSync(args['upstream-vk-binary'])) notes.push('upstream virtual-kubelet: no binary (tools/upstream-vk did not build); not measured');
-      else out.push({ id: 'upstream-vk-default', start: (ctx) => startUpstreamVk(ctx, { binary: args['upstream-vk-binary']!, nodeName: 'bench-vk', podSyncWorkers: options.podWorkerConcurrency, queueRateLimit: true }) });
+      if (!args.upstreamVkBinary || !existsSync(args.upstreamVkBinary)) notes.push('upstream virtual-kubelet: no binary (tools/upstream-vk did not build); not measured');
+      else out.push({ id: 'upstream-vk-default', start: (ctx) => startUpstreamVk(ctx, { binary: args.upstreamVkBinary, nodeName: 'bench-vk', podSyncWorkers: options.podWorkerConcurrency, queueRateLimit: true }) });
     } else if (s === 'ours') {
       for (const w of options.workers) out.push({ id: `ours-${w}`, start: (ctx) => startOurs(ctx, { ...oursExperiments(`ours-${w}`), workers: w, concurrency: options.podWorkerConcurrency, nodeName: 'bench-ours' }) });
-    } else throw new Error(`unknown system "${s}" (limit, limit-watch2, limit-get, kwok, upstream-vk, upstream-vk-default, ours)`);
+    }
   }
   // The machine's speed drifts (a shared VM: the same work has cost a fifth more CPU seconds from one
   // quarter-hour to the next), so the limit is measured again after the others, and ratios to the limit
   // use the mean of both measurements and show the range they span (bench-report.ts).
-  if (options.systems.includes('limit') && out.length > 1 && !args['no-bracket']) {
+  if (options.systems.includes('limit') && out.length > 1 && args.bracket) {
     out.push({ id: 'limit-again', start: (ctx) => startLimit(ctx, { nodeName: 'bench-limit', concurrency: options.inFlight, label: 'limit (again)' }) });
   }
   return out;
@@ -163,7 +168,7 @@ function starters(): { id: string; start: Starter }[] {
 async function withFreshSystem(id: string, group: string, start: Starter, body: (runner: ScenarioRunner) => Promise<void>): Promise<void> {
   const logDir = join(logRoot, `${group}-${id}`);
   mkdirSync(logDir, { recursive: true });
-  const cp = await ControlPlane.start({ dataDir: join(logDir, 'controlplane'), pprof: Boolean(args['cp-profile-dir']) });
+  const cp = await ControlPlane.start({ dataDir: join(logDir, 'controlplane'), pprof: Boolean(args.cpProfileDir) });
   const kubeConfig = loadKubeConfig({ kubeconfigPath: cp.kubeconfigPath });
   const client = await KubeRestClient.create({ kubeConfig, qps: 0, burst: 0, userAgent: 'vk-pod-bench', requestTimeoutMs: 120_000 });
   let system: BenchSystem | undefined;
@@ -171,11 +176,11 @@ async function withFreshSystem(id: string, group: string, start: Starter, body: 
     machine ??= await machineInfo(client);
     system = await start({ controlPlane: cp, client, logDir });
     systemsSeen.push({ label: system.label, kind: system.kind, given: system.given, version: system.version });
-    const profileDir = args['cp-profile-dir'];
+    const profileDir = args.cpProfileDir;
     if (profileDir) mkdirSync(profileDir, { recursive: true });
     const runner = new ScenarioRunner({
       client, metrics: await ApiserverMetrics.create(kubeConfig), system, controlPlanePid: cp.pid ?? -1, inFlight: options.inFlight, timeoutMs: options.timeoutMs,
-      ...(profileDir && cp.pprofUrl ? { controlPlaneProfile: { pprofUrl: cp.pprofUrl, seconds: Number(args['cp-profile-seconds']), dir: profileDir, prefix: `${group}-${id}` } } : {}),
+      ...(profileDir && cp.pprofUrl ? { controlPlaneProfile: { pprofUrl: cp.pprofUrl, seconds: Number(args.cpProfileSeconds), dir: profileDir, prefix: `${group}-${id}` } } : {}),
     });
     await body(runner);
   } catch (err) {

@@ -6,13 +6,16 @@
 #   npm run bench -- --quick       the same with 1,000 pods, 1 and 2 workers (< 5 minutes)
 #   npm run bench -- node-agent-steady [--seconds 65]   the node-agent's steady-state cost
 #   npm run bench -- kubelet-api [...]                  kubelet-api logs/stats figures (bench/kubelet-api.ts)
-# Other flags go to bench/pod-bench.ts (see its header).
+#   npm run bench -- --help        every flag of the pod benchmark (the others take --help too)
+# Other flags go to bench/pod-bench.ts.
 source "$(dirname "$0")/lib/toolchain.sh"
 ensure_all
 cd "$REPO_ROOT"
 case "${1:-}" in
   node-agent-steady|kubelet-api) name="$1"; shift; exec node "bench/$name.ts" "$@" ;;
 esac
+# --help needs no peers: answer it before building them.
+for a in "$@"; do case "$a" in -h|--help) exec node bench/pod-bench.ts --help ;; esac; done
 # Peers: built once from the Go module proxy and cached; a peer that does not
 # build is reported as not measured, the rest of the bench still runs.
 VK_BENCH_KWOK="$(ensure_kwok)" || { log "kwok did not build: it will be missing from the results"; VK_BENCH_KWOK=""; }
