@@ -132,7 +132,10 @@ async function runJob(job: Job<PodJobData>, token: string | undefined): Promise<
     log.warn({ err, attempt: job.attemptsMade + 1 }, 'reconcile failed');
     throw err;
   } finally {
-    await locks.release(data, lockToken).catch((err: unknown) => log.warn({ err }, 'cannot release the pod lock; it expires by itself'));
+    await locks.release(data, lockToken).then(
+      (held) => { if (!held) log.warn('the pod lock had expired before this pass ended: another pass may have run beside it (is the job lock longer than a pass takes?)'); },
+      (err: unknown) => log.warn({ err }, 'cannot release the pod lock; it expires by itself'),
+    );
   }
   if (requeueAfterMs !== undefined) {
     await job.moveToDelayed(Date.now() + requeueAfterMs, token);

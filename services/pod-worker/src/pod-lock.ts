@@ -5,6 +5,14 @@ import { podLockKey, type PodJobData } from '@vk-ts/core';
 const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 
 /**
+ * The release script as an ioredis command: sent by its SHA (EVALSHA), and as
+ * a whole only when Redis does not know it yet (after a restart or SCRIPT
+ * FLUSH), instead of its text with every job.
+ */
+const RELEASE_COMMAND = 'vkReleasePodLock';
+type ReleasingRedis = Redis & { [RELEASE_COMMAND](key: string, token: string): Promise<number> };
+
+/**
  * Per-pod fencing lock in Redis: the backstop behind BullMQ's own job lock.
  * BullMQ already runs one job per pod at a time (deduplication by pod), but
  * a job it believes stalled (its worker's event loop blocked past the lock
@@ -14,12 +22,13 @@ const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call
  * re-run after a crash waits at most one TTL.
  */
 export class PodLocks {
-  readonly #redis: Redis;
+  readonly #redis: ReleasingRedis;
   readonly #nodeName: string;
   readonly #ttlMs: number;
 
   constructor(redis: Redis, nodeName: string, ttlMs: number) {
-    this.#redis = redis;
+    if (!(RELEASE_COMMAND in redis)) redis.defineCommand(RELEASE_COMMAND, { numberOfKeys: 1, lua: RELEASE });
+    this.#redis = redis as ReleasingRedis;
     this.#nodeName = nodeName;
     this.#ttlMs = ttlMs;
   }
@@ -31,7 +40,8 @@ export class PodLocks {
     return (await this.#redis.get(key)) === token;
   }
 
-  async release(pod: Pick<PodJobData, 'namespace' | 'name'>, token: string): Promise<void> {
-    await this.#redis.eval(RELEASE, 1, podLockKey(this.#nodeName, pod), token);
+  /** Releases the lock if it is still ours; true when it was (false: it had expired, and maybe been taken by another worker). */
+  async release(pod: Pick<PodJobData, 'namespace' | 'name'>, token: string): Promise<boolean> {
+    return (await this.#redis[RELEASE_COMMAND](podLockKey(this.#nodeName, pod), token)) === 1;
   }
 }
