@@ -37,6 +37,13 @@ export class EnqueueBatcher {
     this.#scheduled = false;
     const all = this.#pending;
     this.#pending = [];
+    if (all.length === 1) {
+      // A lone job (steady trickle of events) is one script call: a pipeline for it would cost more in the
+      // client (ioredis copies every BullMQ script onto each pipeline it builds) than it saves.
+      const { data, resolve, reject } = all[0]!;
+      this.#queue.add(POD_JOB_NAME, data, podJobOptions(data)).then(() => resolve(), reject);
+      return;
+    }
     for (let i = 0; i < all.length; i += MAX_BATCH) {
       const batch = all.slice(i, i + MAX_BATCH);
       this.#queue.addBulk(batch.map(({ data }) => ({ name: POD_JOB_NAME, data, opts: podJobOptions(data) })))
