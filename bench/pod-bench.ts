@@ -125,6 +125,35 @@ function save(): void {
 
 type Starter = (ctx: BenchContext) => Promise<BenchSystem>;
 
+/**
+ * What a SIGINT or SIGTERM must stop: the control plane and system of the
+ * scenario group under way (a control plane left behind holds 1–2 GB and
+ * takes CPU from whatever runs next). The results so far are kept.
+ */
+let running: { cp: ControlPlane; client: KubeRestClient; system?: BenchSystem } | undefined;
+let interrupted = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    // The scenario under way fails as its system goes away under it: expected now, not a crash to report.
+    process.on('uncaughtException', () => {});
+    process.on('unhandledRejection', () => {});
+    say(`${signal}: stopping the system and control plane under test; results so far in ${outFile} (send it again to leave at once)`);
+    const current = running;
+    void (async () => {
+      try {
+        await current?.system?.close();
+        current?.client.close();
+        await current?.cp.close();
+      } finally {
+        save();
+        process.exit(130);
+      }
+    })();
+  });
+}
+
 const words = (v: string): string[] => v.split(' ').filter(Boolean);
 
 /** The experiment flags (--v8-flags, --worker-v8-flags, --agent-args, --cpu-prof-dir) as options for one run of ours; `id` names its profile folder. */
@@ -171,10 +200,12 @@ async function withFreshSystem(id: string, group: string, start: Starter, body: 
   const cp = await ControlPlane.start({ dataDir: join(logDir, 'controlplane'), pprof: Boolean(args.cpProfileDir) });
   const kubeConfig = loadKubeConfig({ kubeconfigPath: cp.kubeconfigPath });
   const client = await KubeRestClient.create({ kubeConfig, qps: 0, burst: 0, userAgent: 'vk-pod-bench', requestTimeoutMs: 120_000 });
+  running = { cp, client };
   let system: BenchSystem | undefined;
   try {
     machine ??= await machineInfo(client);
     system = await start({ controlPlane: cp, client, logDir });
+    running.system = system;
     systemsSeen.push({ label: system.label, kind: system.kind, given: system.given, version: system.version });
     const profileDir = args.cpProfileDir;
     if (profileDir) mkdirSync(profileDir, { recursive: true });
@@ -188,6 +219,7 @@ async function withFreshSystem(id: string, group: string, start: Starter, body: 
     notes.push(msg);
     say(`failed: ${msg}`);
   } finally {
+    running = undefined;
     await system?.close();
     client.close();
     await cp.close();
