@@ -3,8 +3,8 @@
 // limit, kwok and upstream virtual-kubelet, each on a fresh control plane.
 // Prints Markdown tables; writes every figure to bench/results/pod-bench-<time>.json.
 // Every flag is in `npm run bench -- --help` (bench/README.md says what each system is given).
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { KubeRestClient, loadKubeConfig } from '@vk-ts/core';
@@ -49,6 +49,8 @@ const program = new Command('npm run bench --')
   .option('--worker-v8-flags <flags>', 'V8 flags for the pod-workers only (experiments)')
   .option('--agent-args <args>', 'more node-agent flags for ours (experiments)')
   .option('--no-bracket', 'do not measure the limit a second time after the other systems')
+  .option('--systems-nice <n>', 'run every system\'s processes (ours, Redis, the peers, the limit writer) at this nice level, below the control plane, '
+    + 'as if it had CPUs of its own (experiments; default: 0, all equal)', '0')
   .option('--scale-latency-ms <ms>', 'worker scaling: a burst of --scale-pods with every provider call this slow, ours with each of --scale-workers '
     + '(default: 200; --quick: 0; 0 turns it off)')
   .option('--scale-pods <n>', 'pods in each worker-scaling burst', '2000')
@@ -61,7 +63,7 @@ const args = program.opts<{
   quick: boolean; pods?: string; workers?: string; systems: string; rates?: string; steadySeconds?: string; steady: boolean;
   concurrency: string; inFlight: string; kwokBinary: string; kwokStages: string; kwokVersion: string; upstreamVkBinary: string;
   out?: string; cpuProfDir?: string; cpProfileDir?: string; cpProfileSeconds: string; v8Flags?: string; workerV8Flags?: string;
-  agentArgs?: string; bracket: boolean; scaleLatencyMs?: string; scalePods: string; scaleWorkers?: string; timeoutSeconds: string;
+  agentArgs?: string; bracket: boolean; systemsNice: string; scaleLatencyMs?: string; scalePods: string; scaleWorkers?: string; timeoutSeconds: string;
 }>();
 
 const list = (s: string | undefined, fallback: number[]): number[] => (s ? s.split(',').map(Number) : fallback);
@@ -83,6 +85,7 @@ const options = {
   scaleLatencyMs: Number(args.scaleLatencyMs ?? (quick ? 0 : 200)),
   scalePods: Number(args.scalePods),
   scaleWorkers: [] as number[],
+  systemsNice: Number(args.systemsNice),
 };
 options.scaleWorkers = list(args.scaleWorkers, options.workers);
 
@@ -97,6 +100,7 @@ const badFlags = [
     '--scale-pods': [options.scalePods], '--scale-workers': options.scaleWorkers, '--cp-profile-seconds': [Number(args.cpProfileSeconds)],
   }).filter(([, values]) => !values.every(isCount)).map(([flag]) => `${flag}: whole numbers above 0 (lists: comma-separated)`),
   ...(Number.isInteger(options.scaleLatencyMs) && options.scaleLatencyMs >= 0 ? [] : ['--scale-latency-ms: a whole number of ms, 0 turns it off']),
+  ...(Number.isInteger(options.systemsNice) && options.systemsNice >= 0 && options.systemsNice <= 19 ? [] : ['--systems-nice: a whole number from 0 to 19']),
   ...(unknownSystems.length ? [`--systems: unknown ${unknownSystems.map((s) => `"${s}"`).join(', ')} (known: ${SYSTEM_NAMES.join(', ')})`] : []),
 ];
 if (badFlags.length) {
@@ -193,6 +197,16 @@ function starters(): { id: string; start: Starter }[] {
   return out;
 }
 
+/**
+ * Sets every thread of these processes to a nice level (Linux's nice is per
+ * thread; threads created later inherit it from the thread that creates them).
+ */
+function reniceAll(pids: number[], nice: number): void {
+  for (const pid of pids) {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) setPriority(Number(tid), nice);
+  }
+}
+
 /** A fresh control plane and system; `body` runs scenarios on them; everything is stopped after. */
 async function withFreshSystem(id: string, group: string, start: Starter, body: (runner: ScenarioRunner) => Promise<void>): Promise<void> {
   const logDir = join(logRoot, `${group}-${id}`);
@@ -206,7 +220,9 @@ async function withFreshSystem(id: string, group: string, start: Starter, body: 
     machine ??= await machineInfo(client);
     system = await start({ controlPlane: cp, client, logDir });
     running.system = system;
-    systemsSeen.push({ label: system.label, kind: system.kind, given: system.given, version: system.version });
+    if (options.systemsNice > 0) reniceAll(system.processes.map((p) => p.pid), options.systemsNice);
+    const given = options.systemsNice > 0 ? `${system.given}; every process at nice ${options.systemsNice}, below the control plane` : system.given;
+    systemsSeen.push({ label: system.label, kind: system.kind, given, version: system.version });
     const profileDir = args.cpProfileDir;
     if (profileDir) mkdirSync(profileDir, { recursive: true });
     const runner = new ScenarioRunner({
