@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Command } from 'commander';
+import { badCounts } from './cli-counts.ts';
 import { MockBackendServer } from '@vk-ts/provider-mock';
 import { ControlPlane, RedisServer, ServiceProcess, freePort, waitFor } from '@vk-ts/testbed';
 
@@ -29,9 +30,9 @@ const opts = new Command('npm run bench -- kubelet-api')
 const logMb = Number(opts.logMb);
 const seconds = Number(opts.seconds);
 const streams = Number(opts.streams);
-const bad = Object.entries({ '--log-mb': logMb, '--seconds': seconds, '--streams': streams }).filter(([, v]) => !Number.isInteger(v) || v < 1).map(([k]) => k);
+const bad = badCounts({ '--log-mb': [logMb], '--seconds': [seconds], '--streams': [streams] });
 if (bad.length) {
-  process.stderr.write(`kubelet-api bench: these flags need whole numbers above 0: ${bad.join(', ')}\n`);
+  process.stderr.write(`kubelet-api bench: bad flags (see --help):\n${bad.map((b) => `  ${b}\n`).join('')}`);
   process.exit(2);
 }
 

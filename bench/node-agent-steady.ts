@@ -5,6 +5,7 @@ import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
+import { badCounts } from './cli-counts.ts';
 import { MockBackendServer } from '@vk-ts/provider-mock';
 import { ControlPlane, RedisServer, ServiceProcess, freePort, waitFor } from '@vk-ts/testbed';
 
@@ -15,8 +16,9 @@ const opts = new Command('npm run bench -- node-agent-steady')
   .parse(process.argv)
   .opts<{ seconds: string }>();
 const seconds = Number(opts.seconds);
-if (!Number.isInteger(seconds) || seconds < 1) {
-  process.stderr.write(`node-agent-steady: --seconds must be a whole number above 0, got "${opts.seconds}"\n`);
+const bad = badCounts({ '--seconds': [seconds] });
+if (bad.length) {
+  process.stderr.write(`node-agent-steady: bad flags (see --help):\n${bad.map((b) => `  ${b}\n`).join('')}`);
   process.exit(2);
 }
 const cp = await ControlPlane.start();

@@ -10,6 +10,7 @@ import { Command, Option } from 'commander';
 import { KubeRestClient, loadKubeConfig } from '@vk-ts/core';
 import { ControlPlane, REPO_ROOT } from '@vk-ts/testbed';
 import { ApiserverMetrics } from './apiserver-metrics.ts';
+import { badCounts } from './cli-counts.ts';
 import { markdownReport, ratios } from './bench-report.ts';
 import type { BenchContext, BenchSystem } from './bench-system.ts';
 import { machineInfo, type MachineInfo } from './machine-info.ts';
@@ -91,14 +92,13 @@ options.scaleWorkers = list(args.scaleWorkers, options.workers);
 
 // Every flag's value, checked at once: a typo fails the run here, naming each bad flag, not minutes later.
 // Counts and durations must be whole and positive; only the provider latency may be 0 (off).
-const isCount = (v: number): boolean => Number.isInteger(v) && v > 0;
 const unknownSystems = options.systems.filter((s) => !(SYSTEM_NAMES as readonly string[]).includes(s));
 const badFlags = [
-  ...Object.entries({
+  ...badCounts({
     '--pods': options.pods, '--workers': options.workers, '--rates': options.rates, '--steady-seconds': [options.steadySeconds],
     '--concurrency': [options.podWorkerConcurrency], '--in-flight': [options.inFlight], '--timeout-seconds': [options.timeoutMs],
     '--scale-pods': [options.scalePods], '--scale-workers': options.scaleWorkers, '--cp-profile-seconds': [Number(args.cpProfileSeconds)],
-  }).filter(([, values]) => !values.every(isCount)).map(([flag]) => `${flag}: whole numbers above 0 (lists: comma-separated)`),
+  }),
   ...(Number.isInteger(options.scaleLatencyMs) && options.scaleLatencyMs >= 0 ? [] : ['--scale-latency-ms: a whole number of ms, 0 turns it off']),
   ...(Number.isInteger(options.systemsNice) && options.systemsNice >= 0 && options.systemsNice <= 19 ? [] : ['--systems-nice: a whole number from 0 to 19']),
   ...(unknownSystems.length ? [`--systems: unknown ${unknownSystems.map((s) => `"${s}"`).join(', ')} (known: ${SYSTEM_NAMES.join(', ')})`] : []),
@@ -178,12 +178,10 @@ function starters(): { id: string; start: Starter }[] {
     else if (s === 'kwok') {
       if (!args.kwokBinary || !existsSync(args.kwokBinary)) notes.push('kwok: no binary (scripts/lib/toolchain.sh ensure_kwok did not build it); not measured');
       else out.push({ id: 'kwok', start: (ctx) => startKwok(ctx, { binary: args.kwokBinary, stagesFile: args.kwokStages, version: args.kwokVersion, nodeName: 'bench-kwok', parallelism: options.podWorkerConcurrency }) });
-    } else if (s === 'upstream-vk') {
+    } else if (s === 'upstream-vk' || s === 'upstream-vk-default') {
+      // upstream-vk-default keeps upstream's queue rate limiter.
       if (!args.upstreamVkBinary || !existsSync(args.upstreamVkBinary)) notes.push('upstream virtual-kubelet: no binary (tools/upstream-vk did not build); not measured');
-      else out.push({ id: 'upstream-vk', start: (ctx) => startUpstreamVk(ctx, { binary: args.upstreamVkBinary, nodeName: 'bench-vk', podSyncWorkers: options.podWorkerConcurrency, queueRateLimit: false }) });
-    } else if (s === 'upstream-vk-default') {
-      if (!args.upstreamVkBinary || !existsSync(args.upstreamVkBinary)) notes.push('upstream virtual-kubelet: no binary (tools/upstream-vk did not build); not measured');
-      else out.push({ id: 'upstream-vk-default', start: (ctx) => startUpstreamVk(ctx, { binary: args.upstreamVkBinary, nodeName: 'bench-vk', podSyncWorkers: options.podWorkerConcurrency, queueRateLimit: true }) });
+      else out.push({ id: s, start: (ctx) => startUpstreamVk(ctx, { binary: args.upstreamVkBinary, nodeName: 'bench-vk', podSyncWorkers: options.podWorkerConcurrency, queueRateLimit: s === 'upstream-vk-default' }) });
     } else if (s === 'ours') {
       for (const w of options.workers) out.push({ id: `ours-${w}`, start: (ctx) => startOurs(ctx, { ...oursExperiments(`ours-${w}`), workers: w, concurrency: options.podWorkerConcurrency, nodeName: 'bench-ours' }) });
     }

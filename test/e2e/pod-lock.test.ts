@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
+import { podLockKey } from '@vk-ts/core';
+import { waitFor } from '@vk-ts/testbed';
 import { PodLocks } from '../../services/pod-worker/src/pod-lock.ts';
 import { env } from './fixtures.ts';
 
@@ -36,11 +38,10 @@ describe('the per-pod fencing lock, against real Redis', () => {
     const a = new PodLocks(redis, 'lock-node', 50);
     const b = new PodLocks(other, 'lock-node', 30_000);
     assert.equal(await a.acquire(pod('p3'), 'token-a'), true);
-    const key = 'vk-lock:lock-node:lock-ns/p3';
+    const key = podLockKey('lock-node', pod('p3'));
     const ttl = await redis.pttl(key);
     assert.ok(ttl > 0 && ttl <= 50, `TTL ${ttl} ms`);
-    // Wait for Redis's own expiry (polling the key, not sleeping a fixed time).
-    while ((await redis.exists(key)) === 1) await new Promise((resolve) => setImmediate(resolve));
+    await waitFor('Redis to expire the lock', async () => (await redis.exists(key)) === 0, { timeoutMs: 5000, intervalMs: 10 });
     assert.equal(await b.acquire(pod('p3'), 'token-b'), true);
     assert.equal(await a.release(pod('p3'), 'token-a'), false, 'the expired holder must not release the new holder\'s lock');
     assert.equal(await redis.get(key), 'token-b');
@@ -54,6 +55,6 @@ describe('the per-pod fencing lock, against real Redis', () => {
     await redis.script('FLUSH');
     assert.equal(await a.acquire(pod('p4'), 'token-a'), true);
     assert.equal(await a.release(pod('p4'), 'token-a'), true);
-    assert.equal(await redis.exists('vk-lock:lock-node:lock-ns/p4'), 0);
+    assert.equal(await redis.exists(podLockKey('lock-node', pod('p4'))), 0);
   });
 });
