@@ -13,6 +13,24 @@ export interface Ratio {
   writesPerPod: number;
   /** When the peer was measured more than once (the limit, before and after the others): the throughput ratio against each measurement, lowest first. */
   throughputRange?: [number, number];
+  /** The peer's kind (limit, kwok, upstream-vk, upstream-vk-default), whatever its row's label. */
+  peerKind: string;
+  /** With --rounds: the round both rows belong to. */
+  round?: number;
+}
+
+/** One comparison over every round of a multi-round run: the median of the rounds' throughput ratios and their range. */
+export interface RoundsRatio {
+  scenario: string;
+  ours: string;
+  peer: string;
+  rounds: number;
+  /** The median of the rounds' throughput ratios (of an even count: the mean of the middle two). */
+  throughputMedian: number;
+  /** The lowest and highest of the rounds' throughput ratios. */
+  throughputRange: [number, number];
+  /** Each round's throughput ratio, in round order. */
+  perRound: number[];
 }
 
 const PEERS = ['limit', 'kwok', 'upstream-vk', 'upstream-vk-default'] as const;
@@ -33,7 +51,9 @@ export function ratios(results: ScenarioResult[]): Ratio[] {
   const out: Ratio[] = [];
   for (const ours of results.filter((r) => r.kind === 'ours' && !r.error)) {
     for (const peerKind of PEERS) {
-      const peers = results.filter((r) => r.kind === peerKind && !r.error && scenarioKey(r) === scenarioKey(ours));
+      // Only the peer's rows of the same round: a round is one pass through every system, so the limit
+      // measured before and after ours brackets the stretch of machine time that ours ran in.
+      const peers = results.filter((r) => r.kind === peerKind && !r.error && scenarioKey(r) === scenarioKey(ours) && r.round === ours.round);
       if (peers.length === 0) continue;
       const mean = (f: (r: ScenarioResult) => number): number => peers.reduce((sum, r) => sum + f(r), 0) / peers.length;
       const each = peers.map((p) => ratio(ours.podsPerSecond, p.podsPerSecond)).sort((a, b) => a - b);
@@ -45,10 +65,37 @@ export function ratios(results: ScenarioResult[]): Ratio[] {
         p99: ratio(p99Of(ours), mean(p99Of)),
         writesPerPod: ratio(ours.apiWritesPerPod, mean((r) => r.apiWritesPerPod)),
         ...(peers.length > 1 ? { throughputRange: [each[0]!, each[each.length - 1]!] as [number, number] } : {}),
+        peerKind,
+        ...(ours.round !== undefined ? { round: ours.round } : {}),
       });
     }
   }
   return out;
+}
+
+/**
+ * The ratios of a multi-round run (--rounds) summed up per scenario, system
+ * of ours and peer: one run of a burst moves by a fifth on a shared machine,
+ * so a verdict rests on the median of several rounds, with their range. Empty
+ * when no comparison was made in more than one round.
+ */
+export function ratiosOverRounds(rs: Ratio[]): RoundsRatio[] {
+  const groups = new Map<string, Ratio[]>();
+  for (const r of rs) {
+    if (r.round === undefined || Number.isNaN(r.throughput)) continue;
+    const key = `${r.scenario}\n${r.ours}\n${r.peerKind}`;
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  return [...groups.values()].filter((g) => g.length > 1).map((g) => {
+    const perRound = [...g].sort((a, b) => a.round! - b.round!).map((r) => r.throughput);
+    const sorted = [...perRound].sort((a, b) => a - b);
+    const mid = sorted.length / 2;
+    const median = sorted.length % 2 ? sorted[Math.floor(mid)]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+    return {
+      scenario: g[0]!.scenario, ours: g[0]!.ours, peer: g[0]!.peerKind, rounds: g.length,
+      throughputMedian: Math.round(median * 100) / 100, throughputRange: [sorted[0]!, sorted[sorted.length - 1]!], perRound,
+    };
+  });
 }
 
 const fmt = (n: number | undefined, digits = 0): string => (n === undefined || Number.isNaN(n) ? '–' : n.toFixed(digits));
@@ -68,7 +115,7 @@ export function markdownReport(results: ScenarioResult[], systems: { label: stri
   lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of results) {
     const lat = r.scenario === 'delete' ? r.goneLatencyMs : r.latencyMs;
-    lines.push(`| ${scenarioKey(r)} | ${r.system} | ${r.error ? `FAILED: ${r.error.slice(0, 80)}` : fmt(r.durationSeconds, 1)} | ${fmt(r.podsPerSecond, 0)} | ${fmt(lat?.p50)} | ${fmt(lat?.p95)} | ${fmt(lat?.p99)} | ${fmt(r.apiWritesPerPod, 2)} | ${fmt(r.apiReadsPerPod, 2)} | ${topVerbs(r)} | ${fmt(r.redisCommandsPerPod, 1)} | ${processes(r)} | ${fmt(r.controlPlane.cpuSeconds, 1)} |`);
+    lines.push(`| ${scenarioKey(r)}${r.round !== undefined ? ` (round ${r.round})` : ''} | ${r.system} | ${r.error ? `FAILED: ${r.error.slice(0, 80)}` : fmt(r.durationSeconds, 1)} | ${fmt(r.podsPerSecond, 0)} | ${fmt(lat?.p50)} | ${fmt(lat?.p95)} | ${fmt(lat?.p99)} | ${fmt(r.apiWritesPerPod, 2)} | ${fmt(r.apiReadsPerPod, 2)} | ${topVerbs(r)} | ${fmt(r.redisCommandsPerPod, 1)} | ${processes(r)} | ${fmt(r.controlPlane.cpuSeconds, 1)} |`);
   }
   lines.push('', 'Latency: burst/steady = create call returned → pod seen Running by a watch; delete = delete call sent → pod seen gone. Delete time ends when the pods are gone from the API server and from the provider (ours: the mock backend).');
   const rs = ratios(results);
@@ -76,7 +123,14 @@ export function markdownReport(results: ScenarioResult[], systems: { label: stri
     lines.push('', '| scenario | ours | vs | throughput ratio (ours/peer, >1 better) | p99 ratio (ours/peer, <1 better) | API writes/pod ratio |', '|---|---|---|---|---|---|');
     for (const r of rs) {
       const range = r.throughputRange ? ` (${fmt(r.throughputRange[0], 2)}–${fmt(r.throughputRange[1], 2)})` : '';
-      lines.push(`| ${r.scenario} | ${r.ours} | ${r.peer} | ${fmt(r.throughput, 2)}${range} | ${fmt(r.p99, 2)} | ${fmt(r.writesPerPod, 2)} |`);
+      lines.push(`| ${r.scenario}${r.round !== undefined ? ` (round ${r.round})` : ''} | ${r.ours} | ${r.peer} | ${fmt(r.throughput, 2)}${range} | ${fmt(r.p99, 2)} | ${fmt(r.writesPerPod, 2)} |`);
+    }
+  }
+  const overRounds = ratiosOverRounds(rs);
+  if (overRounds.length) {
+    lines.push('', '| scenario | ours | vs | rounds | throughput ratio: median (range) | each round |', '|---|---|---|---|---|---|');
+    for (const r of overRounds) {
+      lines.push(`| ${r.scenario} | ${r.ours} | ${r.peer} | ${r.rounds} | ${fmt(r.throughputMedian, 2)} (${fmt(r.throughputRange[0], 2)}–${fmt(r.throughputRange[1], 2)}) | ${r.perRound.map((x) => fmt(x, 2)).join(', ')} |`);
     }
   }
   const scaling = results.filter((r) => r.providerCallLatencyMs && !r.error);

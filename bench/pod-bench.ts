@@ -11,7 +11,7 @@ import { KubeRestClient, loadKubeConfig } from '@vk-ts/core';
 import { ControlPlane, REPO_ROOT } from '@vk-ts/testbed';
 import { ApiserverMetrics } from './apiserver-metrics.ts';
 import { badCounts } from './cli-counts.ts';
-import { markdownReport, ratios } from './bench-report.ts';
+import { markdownReport, ratios, ratiosOverRounds } from './bench-report.ts';
 import type { BenchContext, BenchSystem } from './bench-system.ts';
 import { machineInfo, type MachineInfo } from './machine-info.ts';
 import { ScenarioRunner, type ScenarioResult } from './scenario-runner.ts';
@@ -50,6 +50,8 @@ const program = new Command('npm run bench --')
   .option('--worker-v8-flags <flags>', 'V8 flags for the pod-workers only (experiments)')
   .option('--agent-args <args>', 'more node-agent flags for ours (experiments)')
   .option('--no-bracket', 'do not measure the limit a second time after the other systems')
+  .option('--rounds <n>', 'pass through every system this many times for the bursts and deletions (steady and worker-scaling runs once); '
+    + 'each round\'s ours is compared with the peers of its own round, and a table gives the median ratio over the rounds with its range', '1')
   .option('--systems-nice <n>', 'run every system\'s processes (ours, Redis, the peers, the limit writer) at this nice level, below the control plane, '
     + 'as if it had CPUs of its own (experiments; default: 0, all equal)', '0')
   .option('--scale-latency-ms <ms>', 'worker scaling: a burst of --scale-pods with every provider call this slow, ours with each of --scale-workers '
@@ -64,7 +66,7 @@ const args = program.opts<{
   quick: boolean; pods?: string; workers?: string; systems: string; rates?: string; steadySeconds?: string; steady: boolean;
   concurrency: string; inFlight: string; kwokBinary: string; kwokStages: string; kwokVersion: string; upstreamVkBinary: string;
   out?: string; cpuProfDir?: string; cpProfileDir?: string; cpProfileSeconds: string; v8Flags?: string; workerV8Flags?: string;
-  agentArgs?: string; bracket: boolean; systemsNice: string; scaleLatencyMs?: string; scalePods: string; scaleWorkers?: string; timeoutSeconds: string;
+  agentArgs?: string; bracket: boolean; rounds: string; systemsNice: string; scaleLatencyMs?: string; scalePods: string; scaleWorkers?: string; timeoutSeconds: string;
 }>();
 
 const list = (s: string | undefined, fallback: number[]): number[] => (s ? s.split(',').map(Number) : fallback);
@@ -87,6 +89,7 @@ const options = {
   scalePods: Number(args.scalePods),
   scaleWorkers: [] as number[],
   systemsNice: Number(args.systemsNice),
+  rounds: Number(args.rounds),
 };
 options.scaleWorkers = list(args.scaleWorkers, options.workers);
 
@@ -98,6 +101,7 @@ const badFlags = [
     '--pods': options.pods, '--workers': options.workers, '--rates': options.rates, '--steady-seconds': [options.steadySeconds],
     '--concurrency': [options.podWorkerConcurrency], '--in-flight': [options.inFlight], '--timeout-seconds': [options.timeoutMs],
     '--scale-pods': [options.scalePods], '--scale-workers': options.scaleWorkers, '--cp-profile-seconds': [Number(args.cpProfileSeconds)],
+    '--rounds': [options.rounds],
   }),
   ...(Number.isInteger(options.scaleLatencyMs) && options.scaleLatencyMs >= 0 ? [] : ['--scale-latency-ms: a whole number of ms, 0 turns it off']),
   ...(Number.isInteger(options.systemsNice) && options.systemsNice >= 0 && options.systemsNice <= 19 ? [] : ['--systems-nice: a whole number from 0 to 19']),
@@ -124,7 +128,7 @@ function say(msg: string): void {
 }
 
 function save(): void {
-  writeFileSync(outFile, `${JSON.stringify({ startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), machine, options, systems: systemsSeen, notes, results, ratios: ratios(results) }, null, 2)}\n`);
+  writeFileSync(outFile, `${JSON.stringify({ startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), machine, options, systems: systemsSeen, notes, results, ratios: ratios(results), ratiosOverRounds: ratiosOverRounds(ratios(results)) }, null, 2)}\n`);
 }
 
 type Starter = (ctx: BenchContext) => Promise<BenchSystem>;
@@ -220,7 +224,8 @@ async function withFreshSystem(id: string, group: string, start: Starter, body: 
     running.system = system;
     if (options.systemsNice > 0) reniceAll(system.processes.map((p) => p.pid), options.systemsNice);
     const given = options.systemsNice > 0 ? `${system.given}; every process at nice ${options.systemsNice}, below the control plane` : system.given;
-    systemsSeen.push({ label: system.label, kind: system.kind, given, version: system.version });
+    // Every round starts each system again: one entry per label and setting.
+    if (!systemsSeen.some((s) => s.label === system!.label && s.given === given)) systemsSeen.push({ label: system.label, kind: system.kind, given, version: system.version });
     const profileDir = args.cpProfileDir;
     if (profileDir) mkdirSync(profileDir, { recursive: true });
     const runner = new ScenarioRunner({
@@ -243,21 +248,26 @@ async function withFreshSystem(id: string, group: string, start: Starter, body: 
 
 function record(r: ScenarioResult): void {
   results.push(r);
-  say(`${r.scenario} ${r.ratePerSecond ? `${r.ratePerSecond}/s` : r.pods} ${r.system}: ${r.error ? `FAILED ${r.error}` : `${r.durationSeconds} s, ${r.podsPerSecond} pods/s, writes/pod ${r.apiWritesPerPod}`}`);
+  say(`${r.scenario} ${r.ratePerSecond ? `${r.ratePerSecond}/s` : r.pods}${r.round !== undefined ? ` (round ${r.round})` : ''} ${r.system}: ${r.error ? `FAILED ${r.error}` : `${r.durationSeconds} s, ${r.podsPerSecond} pods/s, writes/pod ${r.apiWritesPerPod}`}`);
   save();
 }
 
 const systems = starters();
 say(`pod bench ${quick ? '(quick) ' : ''}logs in ${logRoot}, results to ${outFile}`);
 for (const pods of options.pods) {
-  for (const { id, start } of systems) {
-    say(`burst+delete ${pods}: ${id}`);
-    await withFreshSystem(id, `burst-${pods}`, start, async (runner) => {
-      for (const r of await runner.burstAndDelete(pods)) record(r);
-      if (!options.steadyOnFreshControlPlane && pods === options.pods[0]) {
-        for (const rate of options.rates) record(await runner.steady(rate, options.steadySeconds));
-      }
-    });
+  for (let round = 1; round <= options.rounds; round++) {
+    // A single round leaves its rows unnumbered, as every run did before --rounds.
+    const roundOf = options.rounds > 1 ? { round } : {};
+    const group = options.rounds > 1 ? `burst-${pods}-round-${round}` : `burst-${pods}`;
+    for (const { id, start } of systems) {
+      say(`burst+delete ${pods}${options.rounds > 1 ? ` (round ${round} of ${options.rounds})` : ''}: ${id}`);
+      await withFreshSystem(id, group, start, async (runner) => {
+        for (const r of await runner.burstAndDelete(pods)) record({ ...r, ...roundOf });
+        if (!options.steadyOnFreshControlPlane && pods === options.pods[0] && round === 1) {
+          for (const rate of options.rates) record(await runner.steady(rate, options.steadySeconds));
+        }
+      });
+    }
   }
 }
 if (options.scaleLatencyMs > 0 && options.systems.includes('ours')) {

@@ -50,6 +50,8 @@ export interface ScenarioResult {
   loadAverageAtStart: string;
   /** Times the server closed the bench's own watch during the scenario (it resumes from the last resourceVersion). */
   benchWatchRestarts?: number;
+  /** With --rounds above 1: which round of the burst and delete scenarios (1-based); ratios compare rows of one round. */
+  round?: number;
   error?: string;
 }
 

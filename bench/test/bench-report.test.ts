@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { markdownReport, ratios } from '../bench-report.ts';
+import { markdownReport, ratios, ratiosOverRounds } from '../bench-report.ts';
 import type { ScenarioResult } from '../scenario-runner.ts';
 
 /** A result with only what the report reads; the rest zero. */
@@ -34,5 +34,29 @@ describe('bench report', () => {
 
   it('never compares against a peer row that failed', () => {
     assert.deepEqual(ratios([row('kwok', 'kwok', 100, { error: 'timed out' }), row('ours ×1', 'ours', 150)]), []);
+  });
+
+  it('compares each round of a multi-round run with the peers of its own round only', () => {
+    const results = [
+      row('limit', 'limit', 200, { round: 1 }), row('ours ×1', 'ours', 160, { round: 1 }), row('limit (again)', 'limit', 200, { round: 1 }),
+      row('limit', 'limit', 100, { round: 2 }), row('ours ×1', 'ours', 90, { round: 2 }), row('limit (again)', 'limit', 100, { round: 2 }),
+    ];
+    assert.deepEqual(ratios(results).map((r) => [r.round, r.throughput]), [[1, 0.8], [2, 0.9]]);
+  });
+
+  it('gives the median of the rounds\' ratios with their range, and the mean of the middle two for an even count', () => {
+    const results = [0.8, 0.55, 0.85, 0.74].flatMap((x, i) => [row('limit', 'limit', 100, { round: i + 1 }), row('ours ×2', 'ours', 100 * x, { round: i + 1 })]);
+    const [r, ...more] = ratiosOverRounds(ratios(results));
+    assert.equal(more.length, 0);
+    assert.equal(r?.peer, 'limit');
+    assert.equal(r?.rounds, 4);
+    assert.equal(r?.throughputMedian, 0.77);
+    assert.deepEqual(r?.throughputRange, [0.55, 0.85]);
+    assert.deepEqual(r?.perRound, [0.8, 0.55, 0.85, 0.74]);
+    assert.match(markdownReport(results, []), /\| burst 1000 \| ours ×2 \| limit \| 4 \| 0\.77 \(0\.55–0\.85\) \| 0\.80, 0\.55, 0\.85, 0\.74 \|/);
+  });
+
+  it('has no summary over rounds for a run of one round', () => {
+    assert.deepEqual(ratiosOverRounds(ratios([row('limit', 'limit', 200), row('ours ×1', 'ours', 150)])), []);
   });
 });
