@@ -128,7 +128,8 @@ function say(msg: string): void {
 }
 
 function save(): void {
-  writeFileSync(outFile, `${JSON.stringify({ startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), machine, options, systems: systemsSeen, notes, results, ratios: ratios(results), ratiosOverRounds: ratiosOverRounds(ratios(results)) }, null, 2)}\n`);
+  const rs = ratios(results);
+  writeFileSync(outFile, `${JSON.stringify({ startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), machine, options, systems: systemsSeen, notes, results, ratios: rs, ratiosOverRounds: ratiosOverRounds(rs) }, null, 2)}\n`);
 }
 
 type Starter = (ctx: BenchContext) => Promise<BenchSystem>;
@@ -224,7 +225,8 @@ async function withFreshSystem(id: string, group: string, start: Starter, body: 
     running.system = system;
     if (options.systemsNice > 0) reniceAll(system.processes.map((p) => p.pid), options.systemsNice);
     const given = options.systemsNice > 0 ? `${system.given}; every process at nice ${options.systemsNice}, below the control plane` : system.given;
-    // Every round starts each system again: one entry per label and setting.
+    // One entry per label and setting: every round and the steady runs start each system again, and the
+    // worker-scaling runs reuse ours' labels with a slow provider (another setting).
     if (!systemsSeen.some((s) => s.label === system!.label && s.given === given)) systemsSeen.push({ label: system.label, kind: system.kind, given, version: system.version });
     const profileDir = args.cpProfileDir;
     if (profileDir) mkdirSync(profileDir, { recursive: true });
@@ -257,10 +259,11 @@ say(`pod bench ${quick ? '(quick) ' : ''}logs in ${logRoot}, results to ${outFil
 for (const pods of options.pods) {
   for (let round = 1; round <= options.rounds; round++) {
     // A single round leaves its rows unnumbered, as every run did before --rounds.
-    const roundOf = options.rounds > 1 ? { round } : {};
-    const group = options.rounds > 1 ? `burst-${pods}-round-${round}` : `burst-${pods}`;
+    const multiRound = options.rounds > 1;
+    const roundOf = multiRound ? { round } : {};
+    const group = multiRound ? `burst-${pods}-round-${round}` : `burst-${pods}`;
     for (const { id, start } of systems) {
-      say(`burst+delete ${pods}${options.rounds > 1 ? ` (round ${round} of ${options.rounds})` : ''}: ${id}`);
+      say(`burst+delete ${pods}${multiRound ? ` (round ${round} of ${options.rounds})` : ''}: ${id}`);
       await withFreshSystem(id, group, start, async (runner) => {
         for (const r of await runner.burstAndDelete(pods)) record({ ...r, ...roundOf });
         if (!options.steadyOnFreshControlPlane && pods === options.pods[0] && round === 1) {
