@@ -17,6 +17,13 @@ export interface Ratio {
   peerKind: string;
   /** With --rounds: the round both rows belong to. */
   round?: number;
+  /**
+   * The peer's CPU per pod ÷ ours (`cpuMsPerPod`): the throughput ratio that
+   * a machine whose every core is busy would give. Close to `throughput`,
+   * the gap is CPU; far from it, something else (waiting, a limiter). Not
+   * for steady rows, whose throughput is the offered rate.
+   */
+  cpuPredicted?: number;
 }
 
 /** One comparison over every round of a multi-round run: the median of the rounds' throughput ratios and their range. */
@@ -31,6 +38,8 @@ export interface RoundsRatio {
   throughputRange: [number, number];
   /** Each round's throughput ratio, in round order. */
   perRound: number[];
+  /** The median of the rounds' `cpuPredicted`. */
+  cpuPredictedMedian?: number;
 }
 
 const PEERS = ['limit', 'kwok', 'upstream-vk', 'upstream-vk-default'] as const;
@@ -43,6 +52,15 @@ function scenarioKey(r: ScenarioResult): string {
 
 function p99Of(r: ScenarioResult): number {
   return (r.scenario === 'delete' ? r.goneLatencyMs?.p99 : r.latencyMs?.p99) ?? NaN;
+}
+
+/**
+ * CPU per pod, ms, of the control plane and the system's own processes
+ * (the bench driver's left out: every system gets the same load). On a
+ * machine with every core busy, throughput is the inverse of it.
+ */
+export function cpuMsPerPod(r: ScenarioResult): number {
+  return (1000 * (r.controlPlane.cpuSeconds + r.processes.reduce((sum, p) => sum + p.cpuSeconds, 0))) / r.pods;
 }
 
 const ratio = (a: number, b: number): number => (b > 0 && Number.isFinite(a) ? Math.round((a / b) * 100) / 100 : NaN);
@@ -67,6 +85,7 @@ export function ratios(results: ScenarioResult[]): Ratio[] {
         ...(peers.length > 1 ? { throughputRange: [each[0]!, each[each.length - 1]!] as [number, number] } : {}),
         peerKind,
         ...(ours.round !== undefined ? { round: ours.round } : {}),
+        ...(ours.scenario !== 'steady' ? { cpuPredicted: ratio(mean(cpuMsPerPod), cpuMsPerPod(ours)) } : {}),
       });
     }
   }
@@ -89,13 +108,21 @@ export function ratiosOverRounds(rs: Ratio[]): RoundsRatio[] {
   return [...groups.values()].filter((g) => g.length > 1).map((g) => {
     const perRound = [...g].sort((a, b) => a.round! - b.round!).map((r) => r.throughput);
     const sorted = [...perRound].sort((a, b) => a - b);
-    const mid = sorted.length / 2;
-    const median = sorted.length % 2 ? sorted[Math.floor(mid)]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+    const predicted = g.flatMap((r) => (r.cpuPredicted === undefined || Number.isNaN(r.cpuPredicted) ? [] : [r.cpuPredicted]));
     return {
       scenario: g[0]!.scenario, ours: g[0]!.ours, peer: g[0]!.peerKind, rounds: g.length,
-      throughputMedian: Math.round(median * 100) / 100, throughputRange: [sorted[0]!, sorted[sorted.length - 1]!], perRound,
+      throughputMedian: median(perRound), throughputRange: [sorted[0]!, sorted[sorted.length - 1]!], perRound,
+      ...(predicted.length ? { cpuPredictedMedian: median(predicted) } : {}),
     };
   });
+}
+
+/** The median (of an even count: the mean of the middle two), to two decimals. */
+function median(xs: number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length / 2;
+  const m = sorted.length % 2 ? sorted[Math.floor(mid)]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  return Math.round(m * 100) / 100;
 }
 
 const fmt = (n: number | undefined, digits = 0): string => (n === undefined || Number.isNaN(n) ? '–' : n.toFixed(digits));
@@ -111,26 +138,27 @@ function processes(r: ScenarioResult): string {
 /** The Markdown the bench prints: figures, ratios, and what each system was given. */
 export function markdownReport(results: ScenarioResult[], systems: { label: string; given: string; version: string }[]): string {
   const lines: string[] = [];
-  lines.push('| scenario | system | time s | pods/s | p50 ms | p95 ms | p99 ms | API writes/pod | reads/pod | API requests per pod by verb | Redis cmds/pod | CPU s / peak RSS per process | control plane CPU s |');
-  lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  lines.push('| scenario | system | time s | pods/s | p50 ms | p95 ms | p99 ms | API writes/pod | reads/pod | API requests per pod by verb | Redis cmds/pod | CPU s / peak RSS per process | control plane CPU s | CPU ms/pod: control plane + system | machine: busy cores (steal %) |');
+  lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of results) {
     const lat = r.scenario === 'delete' ? r.goneLatencyMs : r.latencyMs;
-    lines.push(`| ${scenarioKey(r)}${r.round !== undefined ? ` (round ${r.round})` : ''} | ${r.system} | ${r.error ? `FAILED: ${r.error.slice(0, 80)}` : fmt(r.durationSeconds, 1)} | ${fmt(r.podsPerSecond, 0)} | ${fmt(lat?.p50)} | ${fmt(lat?.p95)} | ${fmt(lat?.p99)} | ${fmt(r.apiWritesPerPod, 2)} | ${fmt(r.apiReadsPerPod, 2)} | ${topVerbs(r)} | ${fmt(r.redisCommandsPerPod, 1)} | ${processes(r)} | ${fmt(r.controlPlane.cpuSeconds, 1)} |`);
+    lines.push(`| ${scenarioKey(r)}${r.round !== undefined ? ` (round ${r.round})` : ''} | ${r.system} | ${r.error ? `FAILED: ${r.error.slice(0, 80)}` : fmt(r.durationSeconds, 1)} | ${fmt(r.podsPerSecond, 0)} | ${fmt(lat?.p50)} | ${fmt(lat?.p95)} | ${fmt(lat?.p99)} | ${fmt(r.apiWritesPerPod, 2)} | ${fmt(r.apiReadsPerPod, 2)} | ${topVerbs(r)} | ${fmt(r.redisCommandsPerPod, 1)} | ${processes(r)} | ${fmt(r.controlPlane.cpuSeconds, 1)} | ${fmt(cpuMsPerPod(r), 2)} | ${r.machine ? `${fmt(r.machine.busyCores, 2)} (${fmt(r.machine.stealPercent, 1)})` : '–'}${r.driver ? `; bench driver ${fmt(r.driver.cpuSeconds, 1)} s` : ''} |`);
   }
   lines.push('', 'Latency: burst/steady = create call returned → pod seen Running by a watch; delete = delete call sent → pod seen gone. Delete time ends when the pods are gone from the API server and from the provider (ours: the mock backend).');
+  lines.push('CPU ms/pod: the control plane\'s and the system\'s own processes\' CPU over the scenario, per pod (the bench driver, the same load for every system, left out). Busy cores: the whole machine over the scenario, every process and the kernel, from /proc/stat; steal is CPU time the hypervisor gave elsewhere; the bench driver is this process (creates or deletes, and its watch).');
   const rs = ratios(results);
   if (rs.length) {
-    lines.push('', '| scenario | ours | vs | throughput ratio (ours/peer, >1 better) | p99 ratio (ours/peer, <1 better) | API writes/pod ratio |', '|---|---|---|---|---|---|');
+    lines.push('', '| scenario | ours | vs | throughput ratio (ours/peer, >1 better) | predicted by CPU per pod (peer/ours) | p99 ratio (ours/peer, <1 better) | API writes/pod ratio |', '|---|---|---|---|---|---|---|');
     for (const r of rs) {
       const range = r.throughputRange ? ` (${fmt(r.throughputRange[0], 2)}–${fmt(r.throughputRange[1], 2)})` : '';
-      lines.push(`| ${r.scenario}${r.round !== undefined ? ` (round ${r.round})` : ''} | ${r.ours} | ${r.peer} | ${fmt(r.throughput, 2)}${range} | ${fmt(r.p99, 2)} | ${fmt(r.writesPerPod, 2)} |`);
+      lines.push(`| ${r.scenario}${r.round !== undefined ? ` (round ${r.round})` : ''} | ${r.ours} | ${r.peer} | ${fmt(r.throughput, 2)}${range} | ${fmt(r.cpuPredicted, 2)} | ${fmt(r.p99, 2)} | ${fmt(r.writesPerPod, 2)} |`);
     }
   }
   const overRounds = ratiosOverRounds(rs);
   if (overRounds.length) {
-    lines.push('', '| scenario | ours | vs | rounds | throughput ratio: median (range) | each round |', '|---|---|---|---|---|---|');
+    lines.push('', '| scenario | ours | vs | rounds | throughput ratio: median (range) | each round | predicted by CPU per pod: median |', '|---|---|---|---|---|---|---|');
     for (const r of overRounds) {
-      lines.push(`| ${r.scenario} | ${r.ours} | ${r.peer} | ${r.rounds} | ${fmt(r.throughputMedian, 2)} (${fmt(r.throughputRange[0], 2)}–${fmt(r.throughputRange[1], 2)}) | ${r.perRound.map((x) => fmt(x, 2)).join(', ')} |`);
+      lines.push(`| ${r.scenario} | ${r.ours} | ${r.peer} | ${r.rounds} | ${fmt(r.throughputMedian, 2)} (${fmt(r.throughputRange[0], 2)}–${fmt(r.throughputRange[1], 2)}) | ${r.perRound.map((x) => fmt(x, 2)).join(', ')} | ${fmt(r.cpuPredictedMedian, 2)} |`);
     }
   }
   const scaling = results.filter((r) => r.providerCallLatencyMs && !r.error);

@@ -64,6 +64,43 @@ export class ProcessStats {
   }
 }
 
+/** The machine's CPU time from /proc/stat's first line, in clock ticks, summed over every core. */
+export interface MachineSample {
+  /** user, nice, system, irq, softirq and steal: every tick not idle and not waiting for I/O. */
+  busyTicks: number;
+  /** Of busyTicks, the ticks the hypervisor gave to someone else (a virtual machine's host being busy). */
+  stealTicks: number;
+  totalTicks: number;
+  atMs: number;
+}
+
+export function sampleMachine(stat = readFileSync('/proc/stat', 'utf8'), atMs = Date.now()): MachineSample {
+  const line = stat.slice(0, stat.indexOf('\n'));
+  // cpu  user nice system idle iowait irq softirq steal guest guest_nice (guest time is already in user and nice)
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = line.trim().split(/\s+/).slice(1, 9).map(Number) as number[];
+  const busyTicks = user! + nice! + system! + irq! + softirq! + steal!;
+  return { busyTicks, stealTicks: steal!, totalTicks: busyTicks + idle! + iowait!, atMs };
+}
+
+/** How busy the whole machine was between two samples, every process and the kernel included. */
+export interface MachineUsage {
+  /** Cores' worth of CPU busy on average (2 cores: at most 2). */
+  busyCores: number;
+  /** Of all CPU time, the share stolen by the hypervisor, in percent. */
+  stealPercent: number;
+  seconds: number;
+}
+
+export function machineUsage(from: MachineSample, to: MachineSample): MachineUsage {
+  const total = to.totalTicks - from.totalTicks;
+  const seconds = (to.atMs - from.atMs) / 1000;
+  return {
+    busyCores: round(seconds > 0 ? (to.busyTicks - from.busyTicks) / CLOCK_TICKS_PER_SECOND / seconds : 0, 2),
+    stealPercent: round(total > 0 ? ((to.stealTicks - from.stealTicks) / total) * 100 : 0, 1),
+    seconds: round(seconds, 1),
+  };
+}
+
 function round(n: number, digits: number): number {
   const f = 10 ** digits;
   return Math.round(n * f) / f;

@@ -4,7 +4,7 @@ import type { KubeRestClient } from '@vk-ts/core';
 import { ApiserverMetrics, diffCounts, type RequestCounts } from './apiserver-metrics.ts';
 import type { BenchSystem } from './bench-system.ts';
 import { PodLoad, type DriverRequests } from './pod-load.ts';
-import { ProcessStats, type ProcessUsage } from './process-stats.ts';
+import { ProcessStats, machineUsage, sampleMachine, type MachineUsage, type ProcessUsage } from './process-stats.ts';
 import { RedisCommandStats, diffRedisCounts } from './redis-command-stats.ts';
 import { RunningWatch, type PodObservation } from './running-watch.ts';
 
@@ -44,6 +44,10 @@ export interface ScenarioResult {
   redisByCommandPerPod?: Record<string, number>;
   processes: ProcessUsage[];
   controlPlane: ProcessUsage;
+  /** The bench's own process over the same window (the load: creates or deletes, and its watch of the pods). */
+  driver?: ProcessUsage;
+  /** The whole machine over the scenario (from its first request to its last pod; the settle after it left out). */
+  machine?: MachineUsage;
   /** Seconds waited after the end for the API server's write counters to settle (not in durationSeconds). */
   settleSeconds: number;
   /** /proc/loadavg when the scenario started: other work on a shared machine shows here. */
@@ -174,6 +178,8 @@ export class ScenarioRunner {
     const redisBefore = await redis?.read();
     procs.begin();
     cp.begin();
+    const driverCpuBefore = process.cpuUsage();
+    const machineBefore = sampleMachine();
     const profile = this.#profileControlPlane(`${scenario}-${pods}`);
     let durationMs = NaN;
     let error: string | undefined;
@@ -183,6 +189,8 @@ export class ScenarioRunner {
       error = (err as Error).message;
     }
     await profile;
+    // The machine is read over the scenario itself: the settle after it is mostly idle.
+    const machine = machineUsage(machineBefore, sampleMachine());
     const settleStart = Date.now();
     const apiAfter = await this.#settle(apiBefore);
     const settleSeconds = (Date.now() - settleStart) / 1000;
@@ -222,6 +230,8 @@ export class ScenarioRunner {
       } : {}),
       processes: procs.end(),
       controlPlane: cp.end()[0]!,
+      driver: driverUsage(driverCpuBefore),
+      machine,
       settleSeconds: round(settleSeconds, 1),
       loadAverageAtStart,
       ...(error ? { error } : {}),
@@ -283,4 +293,10 @@ export function percentiles(values: number[]): Percentiles {
 function round(n: number, digits: number): number {
   const f = 10 ** digits;
   return Math.round(n * f) / f;
+}
+
+/** The bench process's CPU since `before` (process.cpuUsage), as a ProcessUsage row. */
+function driverUsage(before: NodeJS.CpuUsage): ProcessUsage {
+  const used = process.cpuUsage(before);
+  return { name: 'bench driver', pid: process.pid, cpuSeconds: round((used.user + used.system) / 1e6, 2), peakRssMb: round(process.resourceUsage().maxRSS / 1024, 1) };
 }

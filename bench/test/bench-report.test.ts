@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { markdownReport, ratios, ratiosOverRounds } from '../bench-report.ts';
+import { cpuMsPerPod, markdownReport, ratios, ratiosOverRounds } from '../bench-report.ts';
 import type { ScenarioResult } from '../scenario-runner.ts';
 
 /** A result with only what the report reads; the rest zero. */
@@ -53,10 +53,34 @@ describe('bench report', () => {
     assert.equal(r?.throughputMedian, 0.77);
     assert.deepEqual(r?.throughputRange, [0.55, 0.85]);
     assert.deepEqual(r?.perRound, [0.8, 0.55, 0.85, 0.74]);
-    assert.match(markdownReport(results, []), /\| burst 1000 \| ours ×2 \| limit \| 4 \| 0\.77 \(0\.55–0\.85\) \| 0\.80, 0\.55, 0\.85, 0\.74 \|/);
+    assert.match(markdownReport(results, []), /\| burst 1000 \| ours ×2 \| limit \| 4 \| 0\.77 \(0\.55–0\.85\) \| 0\.80, 0\.55, 0\.85, 0\.74 \| 1\.00 \|/);
   });
 
   it('has no summary over rounds for a run of one round', () => {
     assert.deepEqual(ratiosOverRounds(ratios([row('limit', 'limit', 200), row('ours ×1', 'ours', 150)])), []);
+  });
+
+  it('counts the control plane\'s and the system\'s CPU per pod, and predicts the throughput ratio from it', () => {
+    const limit = row('limit', 'limit', 200, { processes: [{ name: 'writer', pid: 1, cpuSeconds: 0.5, peakRssMb: 90 }], controlPlane: { name: 'controlplane', pid: 2, cpuSeconds: 4.5, peakRssMb: 900 } });
+    const ours = row('ours ×1', 'ours', 150, {
+      processes: [{ name: 'pod-worker-1', pid: 3, cpuSeconds: 1, peakRssMb: 100 }, { name: 'node-agent', pid: 4, cpuSeconds: 0.5, peakRssMb: 100 }],
+      controlPlane: { name: 'controlplane', pid: 2, cpuSeconds: 5, peakRssMb: 900 },
+      driver: { name: 'bench driver', pid: 5, cpuSeconds: 9, peakRssMb: 300 },
+      machine: { busyCores: 1.93, stealPercent: 0.4, seconds: 7 },
+    });
+    assert.equal(cpuMsPerPod(limit), 5); // (4.5 + 0.5) s over 1,000 pods
+    assert.equal(cpuMsPerPod(ours), 6.5); // the bench driver's 9 s is not the system's
+    const [r] = ratios([limit, ours]);
+    assert.equal(r?.throughput, 0.75);
+    assert.equal(r?.cpuPredicted, 0.77);
+    const report = markdownReport([limit, ours], []);
+    assert.match(report, /\| ours ×1 \|.*\| 5\.0 \| 6\.50 \| 1\.93 \(0\.4\); bench driver 9\.0 s \|$/m);
+    assert.match(report, /\| burst 1000 \| ours ×1 \| limit \| 0\.75 \| 0\.77 \|/);
+  });
+
+  it('predicts nothing from CPU for steady rows, whose throughput is the offered rate', () => {
+    const steady = { scenario: 'steady' as const, ratePerSecond: 50 };
+    const [r] = ratios([row('limit', 'limit', 50, steady), row('ours ×1', 'ours', 50, steady)]);
+    assert.equal(r?.cpuPredicted, undefined);
   });
 });
