@@ -58,6 +58,8 @@ const program = new Command('npm run bench --')
     + '(default: 200; --quick: 0; 0 turns it off)')
   .option('--scale-pods <n>', 'pods in each worker-scaling burst', '2000')
   .option('--scale-workers <list>', 'pod-workers in the worker-scaling runs (default: --workers)')
+  .option('--service-account-token', 'the pods mount their ServiceAccount\'s token (the kube-api-access volume), as a Deployment\'s pods do by default; '
+    + 'without it they set automountServiceAccountToken: false and the scenarios measure the pod lifecycle alone', false)
   .option('--timeout-seconds <n>', 'how long one scenario may take before it is reported as failed', '600')
   .showHelpAfterError()
   .parse(process.argv);
@@ -66,7 +68,7 @@ const args = program.opts<{
   quick: boolean; pods?: string; workers?: string; systems: string; rates?: string; steadySeconds?: string; steady: boolean;
   concurrency: string; inFlight: string; kwokBinary: string; kwokStages: string; kwokVersion: string; upstreamVkBinary: string;
   out?: string; cpuProfDir?: string; cpProfileDir?: string; cpProfileSeconds: string; v8Flags?: string; workerV8Flags?: string;
-  agentArgs?: string; bracket: boolean; rounds: string; systemsNice: string; scaleLatencyMs?: string; scalePods: string; scaleWorkers?: string; timeoutSeconds: string;
+  agentArgs?: string; bracket: boolean; rounds: string; systemsNice: string; scaleLatencyMs?: string; scalePods: string; scaleWorkers?: string; timeoutSeconds: string; serviceAccountToken: boolean;
 }>();
 
 const list = (s: string | undefined, fallback: number[]): number[] => (s ? s.split(',').map(Number) : fallback);
@@ -90,6 +92,7 @@ const options = {
   scaleWorkers: [] as number[],
   systemsNice: Number(args.systemsNice),
   rounds: Number(args.rounds),
+  serviceAccountToken: args.serviceAccountToken,
 };
 options.scaleWorkers = list(args.scaleWorkers, options.workers);
 
@@ -232,6 +235,7 @@ async function withFreshSystem(id: string, group: string, start: Starter, body: 
     if (profileDir) mkdirSync(profileDir, { recursive: true });
     const runner = new ScenarioRunner({
       client, metrics: await ApiserverMetrics.create(kubeConfig), system, controlPlanePid: cp.pid ?? -1, inFlight: options.inFlight, timeoutMs: options.timeoutMs,
+      serviceAccountToken: options.serviceAccountToken,
       ...(profileDir && cp.pprofUrl ? { controlPlaneProfile: { pprofUrl: cp.pprofUrl, seconds: Number(args.cpProfileSeconds), dir: profileDir, prefix: `${group}-${id}` } } : {}),
     });
     await body(runner);
@@ -289,7 +293,7 @@ if (options.steadyOnFreshControlPlane && options.rates.length) {
   }
 }
 save();
-process.stdout.write(`\n## Pod benchmark${quick ? ' (--quick)' : ''}: ${machine?.cores} cores, ${machine?.memoryGiB} GiB, ${machine?.kubernetes}, Node ${machine?.node}\n\n`);
+process.stdout.write(`\n## Pod benchmark${quick ? ' (--quick)' : ''}${options.serviceAccountToken ? ' (pods mount their ServiceAccount token)' : ''}: ${machine?.cores} cores, ${machine?.memoryGiB} GiB, ${machine?.kubernetes}, Node ${machine?.node}\n\n`);
 process.stdout.write(`${markdownReport(results, systemsSeen)}\n`);
 if (notes.length) process.stdout.write(`\nNotes:\n${notes.map((n) => `- ${n}`).join('\n')}\n`);
 process.stdout.write(`\nJSON: ${outFile}\nlogs: ${logRoot}\n`);

@@ -1,13 +1,21 @@
 import type { KubeRestClient } from '@vk-ts/core';
 
-/** The pod every scenario creates: already bound (spec.nodeName), so the scheduler is out of the measurement. */
-export function benchPod(name: string, nodeName: string): unknown {
+/**
+ * The pod every scenario creates: already bound (spec.nodeName), so the
+ * scheduler is out of the measurement. Without `serviceAccountToken` it
+ * mounts no ServiceAccount token, so the scenarios measure the pod's
+ * lifecycle alone; with it, the API server's admission gives it the
+ * `kube-api-access` projected volume, as it gives a Deployment's pods by
+ * default, and a kubelet must request a token for each pod (ours: one
+ * TokenRequest, a POST).
+ */
+export function benchPod(name: string, nodeName: string, serviceAccountToken = false): unknown {
   return {
     apiVersion: 'v1', kind: 'Pod',
     metadata: { name, labels: { app: 'bench' } },
     spec: {
       nodeName,
-      automountServiceAccountToken: false,
+      automountServiceAccountToken: serviceAccountToken,
       tolerations: [{ operator: 'Exists' }],
       containers: [{ name: 'c', image: 'registry.k8s.io/pause:3.10', resources: { requests: { cpu: '10m', memory: '16Mi' } } }],
     },
@@ -27,13 +35,15 @@ export class PodLoad {
   readonly #namespace: string;
   readonly #nodeName: string;
   readonly #inFlight: number;
+  readonly #serviceAccountToken: boolean;
   readonly sent: DriverRequests = {};
 
-  constructor(client: KubeRestClient, options: { namespace: string; nodeName: string; inFlight: number }) {
+  constructor(client: KubeRestClient, options: { namespace: string; nodeName: string; inFlight: number; serviceAccountToken?: boolean }) {
     this.#client = client;
     this.#namespace = options.namespace;
     this.#nodeName = options.nodeName;
     this.#inFlight = options.inFlight;
+    this.#serviceAccountToken = options.serviceAccountToken ?? false;
   }
 
   /** Creates every pod, `inFlight` at a time; onCreated(name, ms) when each create returns. */
@@ -72,7 +82,7 @@ export class PodLoad {
 
   async #create(name: string): Promise<void> {
     this.#count('POST pods');
-    await this.#client.create(`/api/v1/namespaces/${this.#namespace}/pods`, benchPod(name, this.#nodeName));
+    await this.#client.create(`/api/v1/namespaces/${this.#namespace}/pods`, benchPod(name, this.#nodeName, this.#serviceAccountToken));
   }
 
   #count(key: string): void {

@@ -69,6 +69,8 @@ export interface ScenarioRunnerOptions {
   controlPlanePid: number;
   /** Create/delete requests the load generator keeps in flight. */
   inFlight: number;
+  /** The pods mount their ServiceAccount's token (see benchPod). */
+  serviceAccountToken?: boolean;
   timeoutMs: number;
   /** Take a Go CPU profile of the control plane during each scenario (its first `seconds`), into `dir`. */
   controlPlaneProfile?: { pprofUrl: string; seconds: number; dir: string; prefix: string };
@@ -90,7 +92,7 @@ export class ScenarioRunner {
     await watch.start();
     const names = Array.from({ length: pods }, (_, i) => `p-${i}`);
     try {
-      const load = new PodLoad(this.#o.client, { namespace, nodeName: this.#o.system.nodeName, inFlight: this.#o.inFlight });
+      const load = new PodLoad(this.#o.client, { namespace, nodeName: this.#o.system.nodeName, inFlight: this.#o.inFlight, serviceAccountToken: this.#o.serviceAccountToken });
       const burst = await this.#measure('burst', pods, load, async () => {
         const t0 = Date.now();
         await load.createAll(names, (n, at) => watch.created(n, at));
@@ -136,7 +138,7 @@ export class ScenarioRunner {
     const watch = new RunningWatch(this.#o.client, { namespace, nodeName: this.#o.system.nodeName });
     await watch.start();
     try {
-      const load = new PodLoad(this.#o.client, { namespace, nodeName: this.#o.system.nodeName, inFlight: this.#o.inFlight });
+      const load = new PodLoad(this.#o.client, { namespace, nodeName: this.#o.system.nodeName, inFlight: this.#o.inFlight, serviceAccountToken: this.#o.serviceAccountToken });
       const pods = Math.round(rate * seconds);
       const result = await this.#measure('steady', pods, load, async () => {
         const t0 = Date.now();
