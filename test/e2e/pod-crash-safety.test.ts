@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -245,6 +246,27 @@ describe('pod pipeline under crashes and at any number of workers', function () 
     const deleteDelta = (key: string) => (deleted[key] ?? 0) - (after[key] ?? 0);
     assert.equal(deleteDelta('DELETE 200'), 100, 'one final DELETE per pod');
     assert.equal(deleteDelta('GET 200') + deleteDelta('GET 404'), 0, 'terminating pods are read from the cache too, and no job asks for a pod already gone');
+  });
+
+  it('pods that mount their ServiceAccount token cost one TokenRequest each and no read: the namespace\'s kube-root-ca.crt comes from the worker\'s watch', async () => {
+    const stack = await startStack('cs-token', 1, { resyncSeconds: 3600 });
+    const requests = await workerMetrics(stack.workers[0]!, requestCounts);
+    const mountToken = () => ({ automountServiceAccountToken: true });
+    // A first pod, Running, shows the namespace's kube-root-ca.crt published (its projected volume needs it).
+    await createPods(stack, ['t-first'], mountToken, 1);
+    await waitFor('the first pod Running', async () => (await listPods(stack)).some((p) => p.status?.phase === 'Running'), { timeoutMs: 60_000, intervalMs: 250 });
+    const before = await requests();
+    await createPods(stack, names('t', 50), mountToken);
+    await waitFor('51 pods Running', async () => (await listPods(stack)).filter((p) => p.status?.phase === 'Running').length === 51,
+      { timeoutMs: 120_000, intervalMs: 250 });
+    const after = await requests();
+    const delta = (key: string) => (after[key] ?? 0) - (before[key] ?? 0);
+    assert.equal(delta('POST 201'), 50, 'one TokenRequest per pod (a token is bound to its pod)');
+    assert.equal(delta('PATCH 200'), 50, 'one status PATCH per pod');
+    assert.equal(delta('GET 200') + delta('GET 404'), 0, 'kube-root-ca.crt is not read per pod');
+    const ca = (await env.client.get<{ data: Record<string, string> }>(`/api/v1/namespaces/${stack.ns}/configmaps/kube-root-ca.crt`)).data['ca.crt']!;
+    const access = providerPods(stack).find((p) => p.spec.ref.name === 't-000')?.spec.volumes.find((v) => v.name.startsWith('kube-api-access-'));
+    assert.equal(access?.files['ca.crt'], createHash('sha256').update(ca).digest('hex'), 'the provider got the namespace\'s CA bundle');
   });
 
   it('restarting the node-agent of a settled node costs no read: the relist\'s job for each running pod ends on the provider\'s answer', async () => {

@@ -16,6 +16,7 @@ import { NodeResync } from './node-resync.ts';
 import { PendingJobs } from './pending-jobs.ts';
 import { PodLocks } from './pod-lock.ts';
 import { PodReconciler } from './pod-reconciler.ts';
+import { RootCaBundles } from './root-ca-bundles.ts';
 import { StatusDigests } from './status-digests.ts';
 import { StatusSync } from './status-sync.ts';
 
@@ -79,8 +80,10 @@ stateRedis.on('error', (err) => logger.warn({ err }, 'redis connection error'));
 const digests = new StatusDigests(stateRedis, opts.nodename);
 const cache = new PodCache({ client, nodeName: opts.nodename, logger });
 cache.start();
+const rootCa = new RootCaBundles(client, logger);
+rootCa.start();
 const reconciler = new PodReconciler({
-  client, provider, logger, nodeName: opts.nodename, digests, cache, events: new EventRecorder(client, { logger, host: hostname() }),
+  client, provider, logger, nodeName: opts.nodename, digests, cache, rootCa, events: new EventRecorder(client, { logger, host: hostname() }),
 });
 // The pod lock outlives BullMQ's job lock: a job re-run after a stall waits for the first run instead of racing it.
 const locks = new PodLocks(stateRedis, opts.nodename, 2 * opts.jobLockMs);
@@ -156,6 +159,7 @@ installGracefulShutdown({
     await worker.close();
     await queue.close();
     await cache.close();
+    await rootCa.close();
     redis.disconnect();
     stateRedis.disconnect();
     await provider.close();

@@ -8,6 +8,7 @@ import { forgetPod } from './forget-pod.ts';
 import { PodResolver } from './pod-resolver.ts';
 import { changedStatusFields, desiredPodStatus } from './pod-status.ts';
 import type { PodCache } from './pod-cache.ts';
+import type { RootCaBundles } from './root-ca-bundles.ts';
 import type { StatusDigests } from './status-digests.ts';
 
 export interface PodReconcilerOptions {
@@ -19,6 +20,8 @@ export interface PodReconcilerOptions {
   digests: StatusDigests;
   /** Saves the GET of a pod the cache holds at the job's resourceVersion; without it every pass reads the API server. */
   cache?: PodCache;
+  /** Serves each namespace's kube-root-ca.crt (in every pod that mounts its ServiceAccount token) without a GET per pod. */
+  rootCa?: RootCaBundles;
   /** How often a pod whose deletion waits for the provider is looked at again (capped by the grace deadline). */
   deletePollMs?: number;
 }
@@ -53,7 +56,7 @@ export class PodReconciler {
   constructor(options: PodReconcilerOptions) {
     this.#o = options;
     const node = options.provider.describeNode();
-    this.#resolver = new PodResolver(options.client, options.events, node.allocatable ?? node.capacity);
+    this.#resolver = new PodResolver(options.client, options.events, node.allocatable ?? node.capacity, options.rootCa);
   }
 
   async reconcile(job: PodJobData, ctx: ReconcileContext = { finalAttempt: false }): Promise<ReconcileResult> {

@@ -6,6 +6,7 @@ import {
 import { fieldValue, resourceFieldValue } from './downward-api.ts';
 import { resolveVolumes } from './pod-volumes.ts';
 import { ReferenceSource } from './reference-source.ts';
+import type { RootCaBundles } from './root-ca-bundles.ts';
 
 /**
  * Resolves what the provider cannot look up itself (it never talks to the
@@ -20,15 +21,17 @@ export class PodResolver {
   readonly #client: KubeRestClient;
   readonly #events: EventRecorder;
   readonly #nodeAllocatable: Record<string, string>;
+  readonly #rootCa: RootCaBundles | undefined;
 
-  constructor(client: KubeRestClient, events: EventRecorder, nodeAllocatable: Record<string, string>) {
+  constructor(client: KubeRestClient, events: EventRecorder, nodeAllocatable: Record<string, string>, rootCa?: RootCaBundles) {
     this.#client = client;
     this.#events = events;
     this.#nodeAllocatable = nodeAllocatable;
+    this.#rootCa = rootCa;
   }
 
   async resolve(pod: V1Pod): Promise<ResolvedPod> {
-    const refs = new ReferenceSource(this.#client, this.#events, pod);
+    const refs = new ReferenceSource(this.#client, this.#events, pod, this.#rootCa);
     const resolveContainer = async (c: V1Container): Promise<ResolvedContainer> => {
       const env: Record<string, string> = {};
       for (const from of c.envFrom ?? []) {

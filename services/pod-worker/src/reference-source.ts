@@ -1,5 +1,6 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { ErrorCodes, VkError, isKubeNotFound, type EventRecorder, type KubeRestClient } from '@vk-ts/core';
+import { ROOT_CA_CONFIGMAP, type ConfigMapData, type RootCaBundles } from './root-ca-bundles.ts';
 
 export type ReferenceKind = 'ConfigMap' | 'Secret';
 
@@ -11,18 +12,21 @@ export type ReferenceData = Record<string, Buffer>;
  * and records the kubelet's Events for missing ones: a missing mandatory
  * object or key fails with POD_REFERENCE_MISSING (the pod is retried until it
  * appears), a missing optional one records `Optional…NotFound` and yields
- * nothing. Contents are never logged nor put in messages.
+ * nothing. Contents are never logged nor put in messages. The namespace's
+ * `kube-root-ca.crt` comes from `rootCa`'s watch when it has it.
  */
 export class ReferenceSource {
   readonly #client: KubeRestClient;
   readonly #events: EventRecorder;
   readonly #pod: V1Pod;
   readonly #cache = new Map<string, Promise<ReferenceData | null>>();
+  readonly #rootCa: RootCaBundles | undefined;
 
-  constructor(client: KubeRestClient, events: EventRecorder, pod: V1Pod) {
+  constructor(client: KubeRestClient, events: EventRecorder, pod: V1Pod, rootCa?: RootCaBundles) {
     this.#client = client;
     this.#events = events;
     this.#pod = pod;
+    this.#rootCa = rootCa;
   }
 
   /** The object's entries; null when it is missing and optional. */
@@ -54,7 +58,8 @@ export class ReferenceSource {
     const ns = this.#pod.metadata!.namespace!;
     const path = `/api/v1/namespaces/${encodeURIComponent(ns)}/${kind === 'ConfigMap' ? 'configmaps' : 'secrets'}/${encodeURIComponent(name)}`;
     try {
-      const obj = await this.#client.get<{ data?: Record<string, string>; binaryData?: Record<string, string> }>(path);
+      const watched = kind === 'ConfigMap' && name === ROOT_CA_CONFIGMAP ? this.#rootCa?.get(ns) : undefined;
+      const obj = watched ?? await this.#client.get<ConfigMapData>(path);
       const out: ReferenceData = {};
       for (const [k, v] of Object.entries(obj.data ?? {})) out[k] = kind === 'Secret' ? Buffer.from(v, 'base64') : Buffer.from(v, 'utf8');
       for (const [k, v] of Object.entries(obj.binaryData ?? {})) out[k] = Buffer.from(v, 'base64');
