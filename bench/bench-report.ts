@@ -107,11 +107,10 @@ export function ratiosOverRounds(rs: Ratio[]): RoundsRatio[] {
   }
   return [...groups.values()].filter((g) => g.length > 1).map((g) => {
     const perRound = [...g].sort((a, b) => a.round! - b.round!).map((r) => r.throughput);
-    const sorted = [...perRound].sort((a, b) => a - b);
     const predicted = g.flatMap((r) => (r.cpuPredicted === undefined || Number.isNaN(r.cpuPredicted) ? [] : [r.cpuPredicted]));
     return {
       scenario: g[0]!.scenario, ours: g[0]!.ours, peer: g[0]!.peerKind, rounds: g.length,
-      throughputMedian: median(perRound), throughputRange: [sorted[0]!, sorted[sorted.length - 1]!], perRound,
+      throughputMedian: median(perRound), throughputRange: [Math.min(...perRound), Math.max(...perRound)], perRound,
       ...(predicted.length ? { cpuPredictedMedian: median(predicted) } : {}),
     };
   });

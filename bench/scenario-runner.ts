@@ -173,6 +173,7 @@ export class ScenarioRunner {
     const { system, metrics } = this.#o;
     const procs = new ProcessStats(system.processes);
     const cp = new ProcessStats([{ name: 'controlplane', pid: this.#o.controlPlanePid }]);
+    const driverProc = new ProcessStats([{ name: 'bench driver', pid: process.pid }]);
     const redis = system.redisUrl ? new RedisCommandStats(system.redisUrl) : undefined;
     const sentBefore = { ...load.sent };
     const loadAverageAtStart = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
@@ -180,7 +181,7 @@ export class ScenarioRunner {
     const redisBefore = await redis?.read();
     procs.begin();
     cp.begin();
-    const driverCpuBefore = process.cpuUsage();
+    driverProc.begin();
     const machineBefore = sampleMachine();
     const profile = this.#profileControlPlane(`${scenario}-${pods}`);
     let durationMs = NaN;
@@ -232,7 +233,7 @@ export class ScenarioRunner {
       } : {}),
       processes: procs.end(),
       controlPlane: cp.end()[0]!,
-      driver: driverUsage(driverCpuBefore),
+      driver: driverProc.end()[0]!,
       machine,
       settleSeconds: round(settleSeconds, 1),
       loadAverageAtStart,
@@ -295,10 +296,4 @@ export function percentiles(values: number[]): Percentiles {
 function round(n: number, digits: number): number {
   const f = 10 ** digits;
   return Math.round(n * f) / f;
-}
-
-/** The bench process's CPU since `before` (process.cpuUsage), as a ProcessUsage row. */
-function driverUsage(before: NodeJS.CpuUsage): ProcessUsage {
-  const used = process.cpuUsage(before);
-  return { name: 'bench driver', pid: process.pid, cpuSeconds: round((used.user + used.system) / 1e6, 2), peakRssMb: round(process.resourceUsage().maxRSS / 1024, 1) };
 }
