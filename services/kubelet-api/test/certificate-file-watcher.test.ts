@@ -3,6 +3,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import forge from 'node-forge';
 import { createLogger } from '@vk-ts/core';
 import { waitFor } from '@vk-ts/testbed';
@@ -31,21 +32,36 @@ describe('CertificateFileWatcher', function () {
   beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'vk-certs-')); });
   afterEach(() => { watcher?.close(); rmSync(dir, { recursive: true, force: true }); });
 
-  it('hands over a new pair when the files change, and ignores a mismatched pair until it is fixed', async () => {
+  it('hands over each new pair once when the files change, and ignores a mismatched pair until it is fixed', async () => {
     const a = selfSigned('0a');
     const b = selfSigned('0b');
+    const c = selfSigned('0c');
     const certFile = join(dir, 'tls.crt');
     const keyFile = join(dir, 'tls.key');
     writeFileSync(certFile, a.cert);
     writeFileSync(keyFile, a.key);
     const seen: ServingMaterial[] = [];
-    watcher = new CertificateFileWatcher({ certFile, keyFile, logger: createLogger({ service: 'test', level: 'silent' }), onChange: (m) => seen.push(m) });
+    const logged: string[] = [];
+    const destination = new Writable({
+      write(line: Buffer, _encoding, done) { logged.push((JSON.parse(line.toString()) as { msg: string }).msg); done(); },
+    });
+    watcher = new CertificateFileWatcher({ certFile, keyFile, logger: createLogger({ service: 'test', level: 'debug', destination }), onChange: (m) => seen.push(m) });
     assert.equal((await watcher.load()).cert, a.cert);
     watcher.start();
+
     writeFileSync(certFile, b.cert); // the key is still a's: not a pair, must not be handed over
+    await waitFor('the mismatched pair to be looked at', () => logged.some((m) => m.includes('not a valid pair')));
+    assert.deepEqual(seen, [], 'a mismatched pair was handed over');
+
     writeFileSync(keyFile, b.key);
     await waitFor('the new pair', () => seen.length > 0);
-    assert.deepEqual(seen, [b], 'only the valid pair is handed over, once');
+    const before = logged.length;
+    writeFileSync(join(dir, 'unrelated'), 'x'); // a change in the directory that leaves the pair as it was
+    await waitFor('the unchanged pair to be re-read', () => logged.slice(before).some((m) => m.includes('unchanged')));
+    writeFileSync(certFile, c.cert);
+    writeFileSync(keyFile, c.key);
+    await waitFor('the next pair', () => seen.length > 1);
+    assert.deepEqual(seen, [b, c], 'each valid pair is handed over once, in order');
   });
 
   it('refuses to load a key that does not match the certificate', async () => {

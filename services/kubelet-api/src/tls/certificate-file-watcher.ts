@@ -76,7 +76,10 @@ export class CertificateFileWatcher {
       this.#options.logger.warn({ err }, 'cannot re-read the serving certificate files; keeping the current pair');
       return;
     }
-    if (material.cert === this.#current?.cert && material.key === this.#current.key) return;
+    if (material.cert === this.#current?.cert && material.key === this.#current.key) {
+      this.#options.logger.debug({ certFile: this.#options.certFile }, 'serving certificate files re-read: unchanged');
+      return;
+    }
     try {
       checkServingMaterial(material);
     } catch (err) {
