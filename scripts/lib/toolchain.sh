@@ -2,6 +2,9 @@
 # Node 24 from the npm registry's node-linux-<arch> package, npm dependencies,
 # redis-server from Debian, and the control plane binary built with Go.
 # Heavy set-up is cached under $VK_CACHE_DIR so a fresh checkout is quick.
+# VK_OFFLINE=1: install nothing and download nothing (Go modules included);
+# fail naming what is missing instead (the tests that start the dev stack run
+# this way, so they never reach a registry).
 
 set -euo pipefail
 
@@ -12,6 +15,12 @@ mkdir -p "$VK_CACHE_DIR"
 
 log() { printf '[vk] %s\n' "$*" >&2; }
 die() { printf '[vk] error: %s\n' "$*" >&2; exit 1; }
+
+if [ "${VK_OFFLINE:-}" = 1 ]; then export GOPROXY=off; fi
+# Called before anything that would download: fails in offline mode.
+need_network() {
+  if [ "${VK_OFFLINE:-}" = 1 ]; then die "offline (VK_OFFLINE=1), so not installing $*: run without VK_OFFLINE=1 once to install it"; fi
+}
 
 node_is_recent_enough() {
   command -v node >/dev/null 2>&1 || return 1
@@ -28,6 +37,7 @@ ensure_node() {
   esac
   local dir="$VK_CACHE_DIR/node-$VK_NODE_VERSION-$arch"
   if [ ! -x "$dir/node_modules/node-linux-$arch/bin/node" ]; then
+    need_network "Node $VK_NODE_VERSION"
     command -v npm >/dev/null 2>&1 || die "npm is needed to install Node $VK_NODE_VERSION (apt-get install npm)"
     log "installing Node $VK_NODE_VERSION from the npm registry into $dir"
     mkdir -p "$dir"
@@ -40,6 +50,7 @@ ensure_node() {
 ensure_npm_deps() {
   cd "$REPO_ROOT"
   if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    need_network "the npm dependencies"
     log "installing npm dependencies from package-lock.json"
     # Not `npm ci`: the lockfile cannot list msgpackr-extract's optional
     # per-platform binaries that the registry does not serve here, and npm ci
@@ -51,6 +62,7 @@ ensure_npm_deps() {
 
 ensure_redis() {
   command -v redis-server >/dev/null 2>&1 && return
+  need_network "redis-server"
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     log "installing redis-server (Debian package)"
     apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >&2

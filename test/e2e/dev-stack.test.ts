@@ -9,7 +9,8 @@ const run = promisify(execFile);
 describe('npm run dev:up / dev:down', () => {
   it('brings up a stack whose kubeconfig answers /readyz, and dev:down leaves no process behind', async function () {
     this.timeout(240_000);
-    await run('npm', ['run', 'dev:up'], { cwd: REPO_ROOT, timeout: 200_000 });
+    // Offline: npm test has installed everything already, and a test never reaches a registry.
+    await run('npm', ['run', 'dev:up'], { cwd: REPO_ROOT, timeout: 200_000, env: { ...process.env, VK_OFFLINE: '1' } });
     const stackPid = Number((await run('cat', [join(REPO_ROOT, '.dev/stack.pid')])).stdout.trim());
     try {
       const out = await run('kubectl', ['--kubeconfig', join(REPO_ROOT, '.dev/kubeconfig'), 'get', '--raw', '/readyz']);

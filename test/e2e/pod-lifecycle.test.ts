@@ -118,10 +118,12 @@ describe('pod lifecycle: what the provider receives, provider-side changes, fail
     // Secret values go to the provider only: not in Redis (queue, locks, digests), not in any log line.
     const redis = new Redis(env.redis.url);
     try {
+      // Values are read by type: DUMP compresses values over 20 bytes, which can hide the secret from a search.
       const keys = await redis.keys('*');
+      assert.ok(keys.length > 0, 'Redis holds no key at all: nothing was checked');
       for (const key of keys) {
-        const dump = await redis.dump(key);
-        assert.ok(!dump?.includes(secretValue), `Redis key ${key} holds the secret`);
+        const values = await redisValues(redis, key);
+        assert.ok(!values.some((v) => v.includes(secretValue)), `Redis key ${key} holds the secret`);
       }
     } finally {
       redis.disconnect();
@@ -358,16 +360,33 @@ describe('pod lifecycle: what the provider receives, provider-side changes, fail
     env.mock.backend.setFaults({ stopLatencyMs: 600_000 });
 
     await env.kubectl('-n', NS, 'delete', 'pod', 'stubborn', '--wait=false');
+    // deletionTimestamp is now + grace, cut to whole seconds: the grace period ends no earlier than it.
     const deletionTimestamp = Date.parse(String((await getPod('stubborn'))!.metadata!.deletionTimestamp));
-    await waitFor('still running in the provider after 2 s', async () => Date.now() > deletionTimestamp - 2000);
-    assert.ok(await getPod('stubborn'), 'the pod object stays while its containers run and the grace period lasts');
-    assert.ok(env.mock.backend.get(refOf(stubborn)), 'the provider still runs it');
-    await waitFor('pod object gone', async () => !(await getPod('stubborn')), { timeoutMs: 20_000, intervalMs: 100 });
-    const late = Date.now() - deletionTimestamp;
-    assert.ok(late < 5000, `deleted ${late} ms after the grace period ended`);
+    let providerRanUntil = 0;
+    await waitFor('pod object gone', async () => {
+      if (env.mock.backend.get(refOf(stubborn))) providerRanUntil = Date.now();
+      return !(await getPod('stubborn'));
+    }, { timeoutMs: 20_000, intervalMs: 100 });
+    const goneAt = Date.now();
+    assert.ok(goneAt >= deletionTimestamp, `the pod object went ${deletionTimestamp - goneAt} ms before its grace period ended`);
+    assert.ok(providerRanUntil >= deletionTimestamp - 1000, 'the provider stopped running it well before the grace period ended');
+    assert.ok(goneAt - deletionTimestamp < 5000, `deleted ${goneAt - deletionTimestamp} ms after the grace period ended`);
     assert.equal(env.mock.backend.get(refOf(stubborn)), undefined, 'forced away in the provider');
 
     await env.kubectl('-n', NS, 'delete', 'pod', 'forced', '--grace-period=0', '--force');
     await waitFor('gone from the provider', async () => env.mock.backend.get(refOf(forced)) === undefined, { timeoutMs: 10_000 });
   });
 });
+
+/** Every value a Redis key holds, as strings (members, fields and values, stream entries). */
+async function redisValues(redis: Redis, key: string): Promise<string[]> {
+  switch (await redis.type(key)) {
+    case 'string': return [(await redis.get(key)) ?? ''];
+    case 'hash': return Object.entries(await redis.hgetall(key)).flat();
+    case 'list': return redis.lrange(key, 0, -1);
+    case 'set': return redis.smembers(key);
+    case 'zset': return redis.zrange(key, 0, -1);
+    case 'stream': return (await redis.xrange(key, '-', '+')).flatMap(([id, fields]) => [id, ...fields]);
+    default: return [];
+  }
+}

@@ -92,7 +92,7 @@ describe('kubelet-api authentication and authorization', () => {
 });
 
 describe('TokenReviewer', () => {
-  it('asks the API server once per token within the TTL and never keeps the token as a key', async () => {
+  it('asks the API server once per token within the TTL, for accepted and for rejected tokens', async () => {
     const sent: unknown[] = [];
     const client = {
       create: async (_path: string, body: { spec: { token: string } }) => {
