@@ -12,6 +12,25 @@ export class ConfigProblems {
     this.#problems.push(`${key}: ${problem}`);
   }
 
+  /**
+   * `raw` (a flag, env or file value) as an integer from `min` to `max`; a
+   * problem is added (and NaN or the bad value returned) when it is not one.
+   */
+  integer(key: string, raw: string | number, min: number, max?: number): number {
+    const n = typeof raw === 'number' ? raw : raw.trim() === '' ? NaN : Number(raw);
+    if (!Number.isInteger(n) || n < min || (max !== undefined && n > max)) {
+      this.add(key, `must be an integer ${max === undefined ? `>= ${min}` : `from ${min} to ${max}`}, got "${raw}"`);
+    }
+    return n;
+  }
+
+  /** `raw` as a finite number >= `min`; a problem is added when it is not one. */
+  number(key: string, raw: string | number, min: number): number {
+    const n = typeof raw === 'number' ? raw : raw.trim() === '' ? NaN : Number(raw);
+    if (!Number.isFinite(n) || n < min) this.add(key, `must be a number >= ${min}, got "${raw}"`);
+    return n;
+  }
+
   get count(): number {
     return this.#problems.length;
   }

@@ -64,9 +64,24 @@ export function readProviderConfig(path: string, key: string, problems: ConfigPr
 export function validateProviderConfig(provider: string, config: Record<string, unknown>, key: string, problems: ConfigProblems): void {
   if (provider === 'mock') {
     if (!mockSchema(config)) problems.addSchemaErrors(key, mockSchema.errors);
+    else checkEndpoint(`${key}.endpoint`, config['endpoint'] as string, problems);
     return;
   }
   problems.add(key, `unknown provider "${provider}" (known: ${PROVIDER_NAMES.join(', ')})`);
+}
+
+/** The mock backend's address: http://host[:port], nothing after it (its API paths start at the root). */
+function checkEndpoint(key: string, endpoint: string, problems: ConfigProblems): void {
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    problems.add(key, `"${endpoint}" is not a URL (expected http://host[:port])`);
+    return;
+  }
+  if (url.pathname !== '/' || url.search || url.hash || url.username || url.password) {
+    problems.add(key, `"${endpoint}" must be http://host[:port] with no path, query, fragment or credentials`);
+  }
 }
 
 export function createProvider(spec: ProviderSpec): Provider {

@@ -32,6 +32,8 @@ export interface AgentSettings {
   clusterDomain: string;
   /** 0 = wait for the API server forever at start-up. */
   startupTimeoutMs: number;
+  /** Port of /healthz, /readyz and /metrics; 0 = any free port. */
+  healthPort: number;
   kubeApiQps: number;
   kubeApiBurst: number;
   nodeLeaseDurationSeconds: number;
@@ -68,6 +70,7 @@ export interface RawAgentFlags {
   kubeletPort: string;
   clusterDomain: string;
   startupTimeout: string;
+  healthPort: string;
   kubeApiQps: string;
   kubeApiBurst: string;
   nodeLeaseDurationSeconds: string;
@@ -139,16 +142,8 @@ const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
  */
 export function resolveAgentSettings(flags: RawAgentFlags): AgentSettings {
   const problems = new ConfigProblems();
-  const int = (key: string, raw: string, min: number): number => {
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < min) problems.add(key, `must be an integer >= ${min}, got "${raw}"`);
-    return n;
-  };
-  const num = (key: string, raw: string, min: number): number => {
-    const n = Number(raw);
-    if (!Number.isFinite(n) || n < min) problems.add(key, `must be a number >= ${min}, got "${raw}"`);
-    return n;
-  };
+  const int = (key: string, raw: string, min: number): number => problems.integer(key, raw, min);
+  const num = (key: string, raw: string, min: number): number => problems.number(key, raw, min);
 
   const defaults = {
     os: flags.os, provider: flags.provider, providerConfig: flags.providerConfig, taint: flags.taint,
@@ -203,8 +198,7 @@ export function resolveAgentSettings(flags: RawAgentFlags): AgentSettings {
 
     const internalIP = entry['internal-ip'] ?? defaults.internalIP;
     if (!isIP(internalIP)) problems.add(k('--internal-ip', 'internal-ip'), `"${internalIP}" is not an IP address`);
-    const kubeletPort = entry['kubelet-port'] ?? int('--kubelet-port', defaults.kubeletPort, 1);
-    if (kubeletPort > 65535) problems.add(k('--kubelet-port', 'kubelet-port'), `must be <= 65535, got ${kubeletPort}`);
+    const kubeletPort = problems.integer(k('--kubelet-port', 'kubelet-port'), entry['kubelet-port'] ?? defaults.kubeletPort, 1, 65535);
 
     nodes.push({
       name, provider: provider as ProviderName, providerConfig, operatingSystem: os as OperatingSystem,
@@ -217,6 +211,7 @@ export function resolveAgentSettings(flags: RawAgentFlags): AgentSettings {
     kubeconfig: flags.kubeconfig || undefined,
     clusterDomain: flags.clusterDomain,
     startupTimeoutMs: parseDurationMs('--startup-timeout', flags.startupTimeout, problems),
+    healthPort: problems.integer('--health-port', flags.healthPort, 0, 65535),
     kubeApiQps: num('--kube-api-qps', flags.kubeApiQps, -1),
     kubeApiBurst: int('--kube-api-burst', flags.kubeApiBurst, 1),
     nodeLeaseDurationSeconds: int('--node-lease-duration-seconds', flags.nodeLeaseDurationSeconds, 1),

@@ -42,14 +42,14 @@ const program = new Command('vk-node-agent')
   .addOption(new Option('--identity <id>', 'identity in leader election').default(`${hostname()}_${randomBytes(4).toString('hex')}`).env('POD_NAME'))
   .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info').env('LOG_LEVEL'))
   .addOption(new Option('--health-host <host>', 'address of the /healthz, /readyz and /metrics server').default('0.0.0.0').env('VKUBELET_HEALTH_HOST'))
-  .addOption(new Option('--health-port <port>', 'port of the /healthz, /readyz and /metrics server (0 = any free port)').default(8080).argParser(Number).env('VKUBELET_HEALTH_PORT'))
+  .addOption(new Option('--health-port <port>', 'port of the /healthz, /readyz and /metrics server (0 = any free port)').default('8080').env('VKUBELET_HEALTH_PORT'))
   .addOption(new Option('--redis-url <url>', 'Redis holding the work queue (used by the pod watcher)').default('redis://127.0.0.1:6379').env('REDIS_URL'))
   .addOption(new Option('--no-pod-watcher', 'only keep the node(s); do not watch pods or use Redis'))
   .addOption(new Option('--resync-interval-seconds <s>', 'how often a node resync job runs: pods whose work was lost get a pass, orphan provider pods are deleted').default('60').env('VKUBELET_RESYNC_INTERVAL_SECONDS'))
   .addOption(new Option('--status-sync-interval-seconds <s>', 'how often a worker polls the provider for all pods\' state in one call (0 = off)').default('5').env('VKUBELET_STATUS_SYNC_INTERVAL_SECONDS'))
   .showHelpAfterError();
 program.parse();
-const flags = program.opts<RawAgentFlags & { logLevel: 'info'; healthHost: string; healthPort: number; identity: string; redisUrl: string; podWatcher: boolean }>();
+const flags = program.opts<RawAgentFlags & { logLevel: 'info'; healthHost: string; identity: string; redisUrl: string; podWatcher: boolean }>();
 
 const logger = createLogger({ service: 'node-agent', level: flags.logLevel });
 let settings: AgentSettings;
@@ -79,7 +79,7 @@ async function run(log: Logger): Promise<void> {
     redisUrl: flags.podWatcher ? flags.redisUrl : undefined, resyncIntervalMs: settings.resyncIntervalSeconds * 1000,
     statusSyncIntervalMs: settings.statusSyncIntervalSeconds * 1000,
   });
-  const health = new HealthServer({ host: flags.healthHost, port: flags.healthPort, registry, readiness: { nodes: () => agent.ready }, logger: log });
+  const health = new HealthServer({ host: flags.healthHost, port: settings.healthPort, registry, readiness: { nodes: () => agent.ready }, logger: log });
   installGracefulShutdown({
     logger: log,
     timeoutMs: 10_000,

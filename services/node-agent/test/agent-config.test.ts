@@ -11,7 +11,7 @@ writeFileSync(goodProviderConfig, 'endpoint = "http://127.0.0.1:1"\n');
 function flags(over: Partial<RawAgentFlags> = {}): RawAgentFlags {
   return {
     nodename: 'vk', os: 'Linux', provider: 'mock', providerConfig: goodProviderConfig, internalIp: '127.0.0.1', kubeletPort: '10250',
-    clusterDomain: 'cluster.local', startupTimeout: '0', kubeApiQps: '50', kubeApiBurst: '100',
+    clusterDomain: 'cluster.local', startupTimeout: '0', healthPort: '8080', kubeApiQps: '50', kubeApiBurst: '100',
     nodeLeaseDurationSeconds: '40', nodeLeaseRenewIntervalSeconds: '10', nodeStatusUpdateIntervalSeconds: '60', resyncIntervalSeconds: '60', statusSyncIntervalSeconds: '5',
     leaderElect: false, leaderElectionNamespace: 'kube-system', leaderElectionName: 'vk', leaderElectionLeaseDuration: '15',
     leaderElectionRenewDeadline: '10', leaderElectionRetryPeriod: '2', ...over,
@@ -40,6 +40,37 @@ describe('node-agent configuration', () => {
       }
       return true;
     });
+  });
+
+  it('names a health port, kubelet port or client rate that is not a number in range, from flags and from the nodes file', () => {
+    const nodes = join(dir, 'nodes.toml');
+    writeFileSync(nodes, '[[nodes]]\nname = "a"\nkubelet-port = 0\n[[nodes]]\nname = "b"\nkubelet-port = -5\n');
+    assert.throws(() => resolveAgentSettings(flags({ config: nodes, healthPort: 'abc', kubeApiQps: 'fifty', kubeApiBurst: '0' })), (err: Error) => {
+      for (const part of [
+        `${nodes} nodes[0].kubelet-port: must be an integer from 1 to 65535, got "0"`,
+        `${nodes} nodes[1].kubelet-port: must be an integer from 1 to 65535, got "-5"`,
+        '--health-port: must be an integer from 0 to 65535, got "abc"',
+        '--kube-api-qps: must be a number >= -1, got "fifty"',
+        '--kube-api-burst: must be an integer >= 1, got "0"',
+      ]) assert.ok(err.message.includes(part), `message names ${part}:\n${err.message}`);
+      return true;
+    });
+    assert.equal(resolveAgentSettings(flags({ healthPort: '0' })).healthPort, 0, '0 = any free port');
+  });
+
+  it('rejects a mock endpoint that is not http://host[:port]', () => {
+    const cases = { 'http://': 'is not a URL', 'http://a b': 'is not a URL', 'http://gw:7070/prefix': 'with no path', 'http://u:p@gw': 'credentials' };
+    for (const [endpoint, problem] of Object.entries(cases)) {
+      const file = join(dir, `endpoint-${Object.keys(cases).indexOf(endpoint)}.toml`);
+      writeFileSync(file, `endpoint = "${endpoint}"\n`);
+      assert.throws(() => resolveAgentSettings(flags({ providerConfig: file })), (err: Error) => {
+        assert.ok(err.message.includes(`.endpoint: "${endpoint}"`) && err.message.includes(problem), `${endpoint}: ${err.message}`);
+        return true;
+      });
+    }
+    const good = join(dir, 'endpoint-good.toml');
+    writeFileSync(good, 'endpoint = "http://mock-backend.vk.svc:7070/"\n');
+    assert.equal(resolveAgentSettings(flags({ providerConfig: good })).nodes[0]!.providerConfig['endpoint'], 'http://mock-backend.vk.svc:7070/');
   });
 
   it('rejects unknown keys and negative quantities in the provider config', () => {

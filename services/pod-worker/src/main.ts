@@ -29,30 +29,36 @@ const program = new Command('vk-pod-worker')
   .addOption(new Option('--provider <name>', 'provider: mock').default('mock').env('VKUBELET_PROVIDER'))
   .addOption(new Option('--provider-config <file>', 'provider config file (TOML)').env('VKUBELET_PROVIDER_CONFIG'))
   .addOption(new Option('--internal-ip <ip>', 'the node\'s InternalIP, reported as pods\' hostIP').default('127.0.0.1').env('VKUBELET_POD_IP'))
-  .addOption(new Option('--concurrency <n>', 'pods worked at once by this process').default(16).argParser(Number).env('VKUBELET_WORKER_CONCURRENCY'))
-  .addOption(new Option('--job-lock-ms <ms>', 'BullMQ job lock: a crashed worker\'s jobs are retried this long (plus --stalled-interval-ms) after it died').default(30000).argParser(Number).env('VKUBELET_JOB_LOCK_MS'))
-  .addOption(new Option('--stalled-interval-ms <ms>', 'how often this worker looks for jobs of crashed workers').default(30000).argParser(Number).env('VKUBELET_STALLED_INTERVAL_MS'))
-  .addOption(new Option('--kube-api-qps <qps>', 'client-side QPS limit (<= 0: none)').default(100).argParser(Number).env('VKUBELET_KUBE_API_QPS'))
-  .addOption(new Option('--kube-api-burst <n>', 'client-side burst').default(200).argParser(Number).env('VKUBELET_KUBE_API_BURST'))
+  .addOption(new Option('--concurrency <n>', 'pods worked at once by this process').default('16').env('VKUBELET_WORKER_CONCURRENCY'))
+  .addOption(new Option('--job-lock-ms <ms>', 'BullMQ job lock: a crashed worker\'s jobs are retried this long (plus --stalled-interval-ms) after it died').default('30000').env('VKUBELET_JOB_LOCK_MS'))
+  .addOption(new Option('--stalled-interval-ms <ms>', 'how often this worker looks for jobs of crashed workers').default('30000').env('VKUBELET_STALLED_INTERVAL_MS'))
+  .addOption(new Option('--kube-api-qps <qps>', 'client-side QPS limit (<= 0: none)').default('100').env('VKUBELET_KUBE_API_QPS'))
+  .addOption(new Option('--kube-api-burst <n>', 'client-side burst').default('200').env('VKUBELET_KUBE_API_BURST'))
   .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info').env('LOG_LEVEL'))
   .addOption(new Option('--health-host <host>', 'address of the /healthz, /readyz and /metrics server').default('0.0.0.0').env('VKUBELET_HEALTH_HOST'))
-  .addOption(new Option('--health-port <port>', 'port of the /healthz, /readyz and /metrics server (0 = any free port)').default(8081).argParser(Number).env('VKUBELET_HEALTH_PORT'))
-  .addOption(new Option('--shutdown-timeout-ms <ms>', 'how long in-flight work may drain after SIGTERM').default(4000).argParser(Number).env('VKUBELET_SHUTDOWN_TIMEOUT_MS'))
+  .addOption(new Option('--health-port <port>', 'port of the /healthz, /readyz and /metrics server (0 = any free port)').default('8081').env('VKUBELET_HEALTH_PORT'))
+  .addOption(new Option('--shutdown-timeout-ms <ms>', 'how long in-flight work may drain after SIGTERM').default('4000').env('VKUBELET_SHUTDOWN_TIMEOUT_MS'))
   .showHelpAfterError();
 program.parse();
-const opts = program.opts<{
+const raw = program.opts<{
   kubeconfig?: string; redisUrl: string; nodename: string; provider: string; providerConfig?: string; internalIp: string;
-  concurrency: number; jobLockMs: number; stalledIntervalMs: number; kubeApiQps: number; kubeApiBurst: number; logLevel: 'info'; healthHost: string; healthPort: number; shutdownTimeoutMs: number;
+  concurrency: string; jobLockMs: string; stalledIntervalMs: string; kubeApiQps: string; kubeApiBurst: string; logLevel: 'info'; healthHost: string; healthPort: string; shutdownTimeoutMs: string;
 }>();
 
-const logger = createLogger({ service: 'pod-worker', level: opts.logLevel });
+const logger = createLogger({ service: 'pod-worker', level: raw.logLevel });
 const problems = new ConfigProblems();
-const providerConfig = opts.providerConfig ? readProviderConfig(opts.providerConfig, '--provider-config', problems) : {};
-validateProviderConfig(opts.provider, providerConfig, '--provider-config', problems);
-if (!Number.isInteger(opts.concurrency) || opts.concurrency < 1) problems.add('--concurrency', `must be an integer >= 1, got "${opts.concurrency}"`);
-for (const [flag, value] of [['--job-lock-ms', opts.jobLockMs], ['--stalled-interval-ms', opts.stalledIntervalMs]] as const) {
-  if (!Number.isInteger(value) || value < 1000) problems.add(flag, `must be an integer >= 1000, got "${value}"`);
-}
+const providerConfig = raw.providerConfig ? readProviderConfig(raw.providerConfig, '--provider-config', problems) : {};
+validateProviderConfig(raw.provider, providerConfig, '--provider-config', problems);
+const opts = {
+  ...raw,
+  concurrency: problems.integer('--concurrency', raw.concurrency, 1),
+  jobLockMs: problems.integer('--job-lock-ms', raw.jobLockMs, 1000),
+  stalledIntervalMs: problems.integer('--stalled-interval-ms', raw.stalledIntervalMs, 1000),
+  kubeApiQps: problems.number('--kube-api-qps', raw.kubeApiQps, -1),
+  kubeApiBurst: problems.integer('--kube-api-burst', raw.kubeApiBurst, 1),
+  healthPort: problems.integer('--health-port', raw.healthPort, 0, 65535),
+  shutdownTimeoutMs: problems.integer('--shutdown-timeout-ms', raw.shutdownTimeoutMs, 0),
+};
 const registry = createMetricsRegistry('pod-worker');
 let client: KubeRestClient;
 try {
