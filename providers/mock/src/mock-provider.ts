@@ -156,10 +156,17 @@ export class MockProvider implements Provider {
       await res.body.dump().catch(() => undefined);
       return undefined as T;
     }
+    const what = `mock backend ${method} ${path.split('?')[0]}`;
     const text = await res.body.text().catch((cause: unknown) => {
-      throw new VkError(ErrorCodes.PROVIDER_TRANSIENT, `mock backend ${method} ${path.split('?')[0]} failed: ${(cause as Error).message}`, { cause });
+      throw new VkError(ErrorCodes.PROVIDER_TRANSIENT, `${what} failed: ${(cause as Error).message}`, { cause });
     });
-    return (text ? JSON.parse(text) : undefined) as T;
+    // A 2xx whose body is not the JSON asked for (a proxy's page, a cut-off answer) may pass: transient, named.
+    if (!text) throw new VkError(ErrorCodes.PROVIDER_TRANSIENT, `${what} answered ${res.statusCode} with an empty body`);
+    try {
+      return JSON.parse(text) as T;
+    } catch (cause) {
+      throw new VkError(ErrorCodes.PROVIDER_TRANSIENT, `${what} answered ${res.statusCode} with a body that is not JSON: ${text.slice(0, 200)}`, { cause });
+    }
   }
 
   /**
@@ -168,7 +175,8 @@ export class MockProvider implements Provider {
    * the CPU of node:http per call, a fraction of fetch's). `timeoutMs` bounds
    * the wait for headers and each pause in the body (0: none). Resolves with
    * the response on 2xx; otherwise rejects with PROVIDER_NOT_FOUND (404),
-   * PROVIDER_PERMANENT (other 4xx) or PROVIDER_TRANSIENT (5xx, network, timeout).
+   * PROVIDER_TRANSIENT (408 and 429: the call may pass later, as 5xx, network
+   * errors and timeouts) or PROVIDER_PERMANENT (other 4xx).
    */
   async #send(method: string, path: string, body: unknown, signal: AbortSignal | undefined, timeoutMs: number, resolveNotFound = false,
     pool = this.#pool): Promise<Dispatcher.ResponseData> {
@@ -187,8 +195,10 @@ export class MockProvider implements Provider {
     const text = await res.body.text().catch(() => '');
     let message = '';
     try { message = (JSON.parse(text) as { message?: string }).message ?? ''; } catch { /* not JSON: no message */ }
-    const full = `${what} answered ${status}: ${message || text.slice(0, 200)}`;
-    const code = status === 404 ? ErrorCodes.PROVIDER_NOT_FOUND : status >= 400 && status < 500 ? ErrorCodes.PROVIDER_PERMANENT : ErrorCodes.PROVIDER_TRANSIENT;
+    const full = `${what} answered ${status}: ${message || text.slice(0, 200) || '(no reason given)'}`;
+    const code = status === 404 ? ErrorCodes.PROVIDER_NOT_FOUND
+      : status === 408 || status === 429 ? ErrorCodes.PROVIDER_TRANSIENT
+        : status >= 400 && status < 500 ? ErrorCodes.PROVIDER_PERMANENT : ErrorCodes.PROVIDER_TRANSIENT;
     throw new VkError(code, full);
   }
 }

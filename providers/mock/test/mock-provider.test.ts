@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { MockBackendServer, MockProvider } from '../src/index.ts';
 
 const ref = { namespace: 'ns', name: 'p', uid: 'u1' };
@@ -72,5 +74,39 @@ describe('mock provider over HTTP', () => {
     assert.ok(performance.now() - started >= 250, `create answered after ${Math.round(performance.now() - started)} ms`);
     server.backend.setFaults({ callLatencyMs: 0 });
     assert.equal((await provider.getPod(ref))?.ref.uid, 'u1');
+  });
+
+  it('classifies what a misbehaving backend or proxy answers: throttling and non-JSON answers may pass (transient), other 4xx are permanent, each error names the call and status', async () => {
+    // What each call gets back, in order: status and body.
+    const answers: [number, string][] = [
+      [429, '{"message":"slow down"}'], [408, ''], [400, ''], [200, '<html>proxy login</html>'], [200, ''], [503, 'upstream down'],
+    ];
+    const proxy = createServer((req, res) => {
+      req.resume();
+      const [status, body] = answers.shift() ?? [500, ''];
+      res.writeHead(status, { 'content-length': Buffer.byteLength(body) }).end(body);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const behind = new MockProvider({ endpoint: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, nodeName: 'n', node: { operatingSystem: 'linux', architecture: 'amd64', capacity: {} } });
+    try {
+      const expected: [string, RegExp][] = [
+        ['VK_ERR_PROVIDER_TRANSIENT', /^mock backend PUT \/v1\/pods\/ns\/p\/u1 answered 429: slow down$/],
+        ['VK_ERR_PROVIDER_TRANSIENT', /answered 408: \(no reason given\)$/],
+        ['VK_ERR_PROVIDER_PERMANENT', /answered 400: \(no reason given\)$/],
+        ['VK_ERR_PROVIDER_TRANSIENT', /answered 200 with a body that is not JSON: <html>proxy login<\/html>$/],
+        ['VK_ERR_PROVIDER_TRANSIENT', /answered 200 with an empty body$/],
+        ['VK_ERR_PROVIDER_TRANSIENT', /answered 503: upstream down$/],
+      ];
+      for (const [code, message] of expected) {
+        await assert.rejects(behind.createPod(resolved), (err: Error & { code?: string }) => {
+          assert.equal(err.code, code, err.message);
+          assert.match(err.message, message);
+          return true;
+        });
+      }
+    } finally {
+      await behind.close();
+      await new Promise((resolve) => proxy.close(resolve));
+    }
   });
 });
