@@ -204,7 +204,7 @@ describe('pod lifecycle: what the provider receives, provider-side changes, fail
     assert.equal(env.mock.backend.list(NODE).filter((p) => p.spec.ref.name.startsWith('bad-')).length, 0);
   });
 
-  it('puts a pod whose create failed transiently in reason ProviderFailed, and a restartPolicy Never pod in Failed once its retry budget is spent', async () => {
+  it('puts a pod whose create failed transiently in reason ProviderFailed, and a restartPolicy Never pod in Failed once its retry budget is spent, unless it waits for a Secret', async () => {
     // Driven in-process on a node no service watches, so the attempt count is ours to set.
     const direct = 'pl-direct';
     const logger = createLogger({ service: 'test', level: 'silent' });
@@ -236,6 +236,19 @@ describe('pod lifecycle: what the provider receives, provider-side changes, fail
 
       await reconciler.reconcile(job(always), { finalAttempt: false });
       assert.equal((await getPod('retry-always'))!.status!.phase, 'Running', 'a later pass succeeds');
+
+      // A missing Secret is waited for, even by a restartPolicy Never pod on its last attempt (a Job's pod created before its Secret).
+      const waits = await createPod('retry-never-secret', {
+        automountServiceAccountToken: false, restartPolicy: 'Never',
+        containers: [{ name: 'c', image: 'busybox', env: [{ name: 'T', valueFrom: { secretKeyRef: { name: 'later-secret', key: 'k' } } }] }],
+      }, direct);
+      await assert.rejects(reconciler.reconcile(job(waits), { finalAttempt: true }), /later-secret/);
+      const w = (await getPod('retry-never-secret'))!;
+      assert.equal(w.status!.phase, 'Pending', 'a missing Secret does not fail the pod');
+      assert.equal(w.status!.reason, 'CreateContainerConfigError');
+      await env.kubectl('-n', NS, 'create', 'secret', 'generic', 'later-secret', '--from-literal=k=v');
+      await reconciler.reconcile(job(waits), { finalAttempt: false });
+      assert.equal((await getPod('retry-never-secret'))!.status!.phase, 'Running', 'it starts once the Secret exists');
     } finally {
       redis.disconnect();
       await env.kubectl('-n', NS, 'delete', 'pod', 'retry-always', 'retry-never', '--grace-period=0', '--force', '--wait=false').catch(() => '');
@@ -341,7 +354,7 @@ describe('pod lifecycle: what the provider receives, provider-side changes, fail
     }
   });
 
-  it('applies an image change to a running pod in place', async () => {
+  it('applies an image change to a running pod in place, and keeps the pod running what it ran when the provider rejects the new image', async () => {
     await createPod('update', { containers: [{ name: 'c', image: 'nginx:1.26' }] });
     await waitPhase('update', 'Running');
     await env.kubectl('-n', NS, 'patch', 'pod', 'update', '-p', '{"spec":{"containers":[{"name":"c","image":"nginx:1.27"}]}}');
@@ -350,6 +363,17 @@ describe('pod lifecycle: what the provider receives, provider-side changes, fail
       return c?.image === 'nginx:1.27' ? c : undefined;
     });
     assert.equal(updated.restartCount, 1);
+
+    // An image the provider rejects: a Warning Event naming it; the pod keeps running what it ran, and says so.
+    env.mock.backend.setFaults({ rejectImages: ['registry.example/missing:2'] });
+    await env.kubectl('-n', NS, 'patch', 'pod', 'update', '-p', '{"spec":{"containers":[{"name":"c","image":"registry.example/missing:2"}]}}');
+    await waitFor('ProviderUpdateFailed event', async () => (await eventReasons('update')).includes('ProviderUpdateFailed'));
+    const messages = await env.kubectl('-n', NS, 'get', 'events', '--field-selector', 'involvedObject.name=update,reason=ProviderUpdateFailed', '-o', 'jsonpath={.items[*].message}');
+    assert.match(messages, /Cannot apply the pod's image change in provider: .*image "registry\.example\/missing:2" not found/);
+    const kept = (await getPod('update'))!;
+    assert.equal(kept.status?.phase, 'Running');
+    assert.equal(kept.status?.containerStatuses?.[0]?.image, 'nginx:1.27', 'the status shows the image still running');
+    assert.equal(env.mock.backend.get(refOf(kept))!.containers[0]!.image, 'nginx:1.27');
   });
 
   it('deletes a pod whose containers ignore SIGTERM at the end of its grace period, and a force-deleted pod at once', async () => {

@@ -63,7 +63,7 @@ export interface MockFaults {
   failCreates: number;
   /** How they fail: transient (retry) or permanent (bad request). */
   failCreatesKind: 'transient' | 'permanent';
-  /** Images that every create rejects permanently (like a registry 404). */
+  /** Images that every create or update rejects permanently (like a registry 404). */
   rejectImages: string[];
   /** ping() fails while false. */
   healthy: boolean;
@@ -165,6 +165,8 @@ export class MockBackend {
 
   update(spec: MockPodSpec): MockPod {
     const pod = this.#mustGet(spec.ref);
+    const rejected = spec.containers.find((c) => this.faults.rejectImages.includes(c.image));
+    if (rejected) throw new MockBackendError('permanent', `image "${rejected.image}" not found in registry`);
     for (const c of pod.containers) {
       const next = spec.containers.find((s) => s.name === c.name);
       if (next && next.image !== c.image) {

@@ -111,8 +111,15 @@ export class PodReconciler {
     }
     if (imageChanged(pod, provided)) {
       // The one in-place spec change Kubernetes allows on a running pod that a provider can apply.
-      await provider.updatePod(await this.#resolver.resolve(pod));
-      provided = (await provider.getPod(ref)) ?? provided;
+      try {
+        await provider.updatePod(await this.#resolver.resolve(pod));
+        provided = (await provider.getPod(ref)) ?? provided;
+      } catch (err) {
+        await this.#updateFailed(pod, err);
+        // A change that can never be applied (image rejected, invalid spec) is not retried: the pod keeps running
+        // what it ran, its status below says so, and the next spec change brings a pass of its own.
+        if (!isPermanent(err)) throw err;
+      }
     }
     if (await this.#writeStatus(pod, provided, maybeStale) === 'gone') {
       // The pod was deleted, or replaced by a newer pod of the same name, while this pass ran: what this
@@ -282,10 +289,20 @@ export class PodReconciler {
     const invalid = hasCode(err, ErrorCodes.POD_INVALID);
     if (!missingRef) await this.#event(pod, 'Warning', invalid ? 'InvalidPodSpec' : 'ProviderCreateFailed', `Cannot create pod in provider: ${message}`);
     const reason = invalid ? 'InvalidPodSpec' : missingRef ? 'CreateContainerConfigError' : 'ProviderFailed';
-    const final = isPermanent(err) || (ctx.finalAttempt && pod.spec?.restartPolicy === 'Never');
+    // A missing ConfigMap or Secret is waited for, whatever the restart policy (as the kubelet does: a Job's pod
+    // may be created before its Secret); the node resync gives the pod a pass after this job's budget is spent.
+    const final = isPermanent(err) || (ctx.finalAttempt && pod.spec?.restartPolicy === 'Never' && !missingRef);
     const status: PodStatus = final ? { phase: 'Failed', reason, message } : { reason, message };
     await this.#writeVersioned(pod, async () => status)
       .catch((e: unknown) => this.#o.logger.warn({ err: e }, 'cannot write failure status'));
+  }
+
+  /** An image change the provider did not apply: a Warning Event (the resolver has named a missing reference already). */
+  async #updateFailed(pod: V1Pod, err: unknown): Promise<void> {
+    if (hasCode(err, ErrorCodes.POD_REFERENCE_MISSING)) return;
+    const reason = hasCode(err, ErrorCodes.POD_INVALID) ? 'InvalidPodSpec' : 'ProviderUpdateFailed';
+    await this.#event(pod, 'Warning', reason, `Cannot apply the pod's image change in provider: ${(err as Error).message}`)
+      .catch((e: unknown) => this.#o.logger.warn({ err: e }, 'cannot record the update failure Event'));
   }
 
   #event(pod: V1Pod, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
