@@ -186,10 +186,11 @@ describe('pod lifecycle: what the provider receives, provider-side changes, fail
     await waitFor('ProviderPodLost event', async () => (await eventReasons('lost')).includes('ProviderPodLost'));
   });
 
-  it('fails an invalid pod and a pod whose image the provider rejects with an Event and a reason, and keeps serving other pods', async () => {
+  it('fails an invalid pod, a pod with a volume the provider cannot mount and a pod whose image the provider rejects, each with an Event and a reason, and keeps serving other pods', async () => {
     env.mock.backend.setFaults({ rejectImages: ['registry.example/missing:1'] });
     await createPod('bad-field', { containers: [{ name: 'c', image: 'busybox', env: [{ name: 'X', valueFrom: { resourceFieldRef: { resource: 'limits.hugepages-2Mi' } } }] }] });
     await createPod('bad-image', { containers: [{ name: 'c', image: 'registry.example/missing:1' }] });
+    await createPod('bad-volume', { containers: [{ name: 'c', image: 'busybox' }], volumes: [{ name: 'host', hostPath: { path: '/var/data' } }] });
     await createPod('good', { containers: [{ name: 'c', image: 'busybox' }] });
 
     const badField = await waitPhase('bad-field', 'Failed');
@@ -198,7 +199,11 @@ describe('pod lifecycle: what the provider receives, provider-side changes, fail
     const badImage = await waitPhase('bad-image', 'Failed');
     assert.equal(badImage.status!.reason, 'ProviderFailed');
     assert.match(badImage.status!.message!, /registry\.example\/missing:1/);
-    await waitFor('events', async () => (await eventReasons('bad-field')).includes('InvalidPodSpec') && (await eventReasons('bad-image')).includes('ProviderCreateFailed'));
+    const badVolume = await waitPhase('bad-volume', 'Failed');
+    assert.equal(badVolume.status!.reason, 'InvalidPodSpec');
+    assert.match(badVolume.status!.message!, /cannot mount volume "host" \(hostPath\)/);
+    await waitFor('events', async () => (await eventReasons('bad-field')).includes('InvalidPodSpec') && (await eventReasons('bad-image')).includes('ProviderCreateFailed')
+      && (await eventReasons('bad-volume')).includes('InvalidPodSpec'));
     await waitPhase('good', 'Running');
     for (const s of running) assert.equal(s.child.exitCode ?? s.child.signalCode, null, `${s.name} is still running`);
     assert.equal(env.mock.backend.list(NODE).filter((p) => p.spec.ref.name.startsWith('bad-')).length, 0);

@@ -52,6 +52,8 @@ export interface ResolvedContainer {
 export interface ResolvedVolume {
   name: string;
   kind: 'configMap' | 'secret' | 'projected' | 'downwardAPI' | 'emptyDir' | 'other';
+  /** For kind `other`: the volume's source as the pod spec names it (`hostPath`, `persistentVolumeClaim`, `csi`, ...). */
+  source?: string;
   /** Relative path → contents. Secret contents must only go to the provider's secret mechanism. */
   files: Record<string, Uint8Array>;
 }

@@ -109,7 +109,16 @@ export class MockProvider implements Provider {
     await Promise.all([this.#pool.destroy(), this.#streams.destroy()]);
   }
 
+  /**
+   * The pod as the backend takes it. A volume the mock cannot mount (a node's
+   * hostPath, a PersistentVolumeClaim, CSI, NFS, ...) is refused, naming it,
+   * before any call: running the pod without it would lose its data silently.
+   */
   #spec(pod: ResolvedPod): MockPodSpec {
+    const unsupported = pod.volumes.filter((v) => v.kind === 'other');
+    if (unsupported.length) {
+      throw new VkError(ErrorCodes.POD_INVALID, `the mock provider cannot mount ${unsupported.map((v) => `volume "${v.name}" (${v.source ?? 'unknown source'})`).join(', ')}: it mounts configMap, secret, projected, downwardAPI and emptyDir volumes`);
+    }
     const container = (c: ResolvedPod['containers'][number]) => ({ name: c.name, image: c.image, command: c.command, args: c.args, env: c.env });
     return {
       node: this.#options.nodeName,

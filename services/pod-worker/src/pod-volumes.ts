@@ -14,8 +14,8 @@ export interface VolumeContext {
  * The files of the pod's configMap, secret, projected and downwardAPI
  * volumes (with `items`, `optional` and service-account tokens), which a
  * provider cannot read from the API server itself. emptyDir is handed over
- * empty; every other volume type is passed by name as `other` and the
- * provider decides whether it can mount it. Paths are checked the way the API
+ * empty; every other volume type is passed by name as `other`, with its
+ * source's name, and the provider decides whether it can mount it. Paths are checked the way the API
  * server validates them (relative, no `..`), so a provider never receives one
  * that escapes the volume.
  */
@@ -53,7 +53,7 @@ async function resolveVolume(pod: V1Pod, v: V1Volume, ctx: VolumeContext): Promi
     return { name: v.name, kind: 'projected', files };
   }
   if (v.emptyDir) return { name: v.name, kind: 'emptyDir', files: {} };
-  return { name: v.name, kind: 'other', files: {} };
+  return { name: v.name, kind: 'other', source: Object.keys(v).find((key) => key !== 'name') ?? 'unknown', files: {} };
 }
 
 async function fromObject(ctx: VolumeContext, kind: ReferenceKind, name: string, items: V1KeyToPath[] | undefined, optional: boolean, where: string): Promise<Record<string, Uint8Array>> {
