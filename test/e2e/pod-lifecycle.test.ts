@@ -381,6 +381,22 @@ describe('pod lifecycle: what the provider receives, provider-side changes, fail
     assert.equal(env.mock.backend.get(refOf(kept))!.containers[0]!.image, 'nginx:1.27');
   });
 
+  it('ends an ephemeral container (kubectl debug) at once with a Warning Event and a terminated status saying why, and the pod keeps running', async () => {
+    await createPod('debugged', { containers: [{ name: 'c', image: 'busybox' }] });
+    await waitPhase('debugged', 'Running');
+    await env.kubectl('-n', NS, 'debug', 'debugged', '--image=busybox', '--container=dbg', '--profile=general');
+    const ended = await waitFor('the ephemeral container ended', async () => {
+      const p = await getPod('debugged');
+      return p?.status?.ephemeralContainerStatuses?.find((c) => c.name === 'dbg')?.state?.terminated;
+    });
+    assert.equal(ended.reason, 'EphemeralContainersNotSupported');
+    assert.match(ended.message ?? '', /cannot add a container to a running pod/);
+    await waitFor('the Warning Event', async () => (await eventReasons('debugged')).includes('EphemeralContainersNotSupported'));
+    const pod = (await getPod('debugged'))!;
+    assert.equal(pod.status?.phase, 'Running');
+    assert.equal(pod.status?.containerStatuses?.[0]?.ready, true);
+  });
+
   it('deletes a pod whose containers ignore SIGTERM at the end of its grace period, and a force-deleted pod at once', async () => {
     await createPod('stubborn', { terminationGracePeriodSeconds: 4, containers: [{ name: 'c', image: 'busybox' }] });
     await createPod('forced', { terminationGracePeriodSeconds: 120, containers: [{ name: 'c', image: 'busybox' }] });

@@ -6,7 +6,7 @@ import {
 } from '@vk-ts/core';
 import { forgetPod } from './forget-pod.ts';
 import { PodResolver } from './pod-resolver.ts';
-import { changedStatusFields, desiredPodStatus } from './pod-status.ts';
+import { EPHEMERAL_CONTAINER_MESSAGE, EPHEMERAL_CONTAINER_REASON, changedStatusFields, desiredPodStatus } from './pod-status.ts';
 import type { PodCache } from './pod-cache.ts';
 import type { RootCaBundles } from './root-ca-bundles.ts';
 import type { StatusDigests } from './status-digests.ts';
@@ -120,6 +120,10 @@ export class PodReconciler {
         // what it ran, its status below says so, and the next spec change brings a pass of its own.
         if (!isPermanent(err)) throw err;
       }
+    }
+    for (const c of pod.spec?.ephemeralContainers ?? []) {
+      if (pod.status?.ephemeralContainerStatuses?.some((s) => s.name === c.name)) continue;
+      await this.#event(pod, 'Warning', EPHEMERAL_CONTAINER_REASON, `Ephemeral container "${c.name}" cannot run: ${EPHEMERAL_CONTAINER_MESSAGE}`);
     }
     if (await this.#writeStatus(pod, provided, maybeStale) === 'gone') {
       // The pod was deleted, or replaced by a newer pod of the same name, while this pass ran: what this

@@ -3,6 +3,9 @@ import type { ProviderPod } from '@vk-ts/core';
 
 interface Condition { type: string; status: string; lastTransitionTime?: string; reason?: string; message?: string }
 
+export const EPHEMERAL_CONTAINER_REASON = 'EphemeralContainersNotSupported';
+export const EPHEMERAL_CONTAINER_MESSAGE = 'this virtual kubelet\'s providers cannot add a container to a running pod; debug a copy of the pod instead (kubectl debug --copy-to)';
+
 /**
  * The part of `pods/status` the worker owns, derived from the provider's view.
  * Transition times are kept while a condition's status does not change.
@@ -21,6 +24,12 @@ export function desiredPodStatus(pod: V1Pod, provided: ProviderPod, nowIso: stri
     name: c.name, image: c.image ?? '', imageID: '', ready: false, restartCount: 0, started: false,
     state: { waiting: { reason: 'PodInitializing' } },
   });
+  // No provider can add a container to a running pod: an ephemeral container (kubectl debug) ends at once, saying
+  // why, so that the client stops waiting for it. No times: they would differ on every pass.
+  const ephemeralContainerStatuses = (pod.spec?.ephemeralContainers ?? []).map((c) => ({
+    name: c.name, image: c.image ?? '', imageID: '', ready: false, restartCount: 0, started: false,
+    state: { terminated: { exitCode: 128, reason: EPHEMERAL_CONTAINER_REASON, message: EPHEMERAL_CONTAINER_MESSAGE } },
+  }));
   const initialized = initContainerStatuses.every((c) => c.state?.terminated?.exitCode === 0);
   const allReady = containerStatuses.length > 0 && containerStatuses.every((c) => c.ready);
   const cond = (type: string, ok: boolean, reason?: string): Condition => {
@@ -42,6 +51,7 @@ export function desiredPodStatus(pod: V1Pod, provided: ProviderPod, nowIso: stri
     ],
     containerStatuses,
     ...(initContainerStatuses.length ? { initContainerStatuses } : {}),
+    ...(ephemeralContainerStatuses.length ? { ephemeralContainerStatuses } : {}),
     ...(s.podIP ? { podIP: s.podIP, podIPs: s.podIPs ?? [{ ip: s.podIP }] } : {}),
     ...(s.hostIP ? { hostIP: s.hostIP, hostIPs: s.hostIPs ?? [{ ip: s.hostIP }] } : {}),
     startTime: pod.status?.startTime ?? kubeTime(s.startTime),

@@ -25,6 +25,16 @@ describe('pod status', () => {
     assert.equal(statusChanged(stored, desiredPodStatus(stored, provided, '2026-11-23T10:05:00.000Z')), false);
   });
 
+  it('ends each ephemeral container with a reason, and a pass later writes nothing new', () => {
+    const debugged: V1Pod = { ...pod, spec: { ...pod.spec!, ephemeralContainers: [{ name: 'dbg', image: 'busybox' }] } };
+    const desired = desiredPodStatus(debugged, provided, '2026-11-23T10:00:02Z');
+    const statuses = desired['ephemeralContainerStatuses'] as { name: string; state: { terminated: { reason: string; exitCode: number } } }[];
+    assert.deepEqual(statuses.map((c) => [c.name, c.state.terminated.reason, c.state.terminated.exitCode]), [['dbg', 'EphemeralContainersNotSupported', 128]]);
+    const stored: V1Pod = { ...debugged, status: JSON.parse(JSON.stringify(desired)) as V1Pod['status'] };
+    assert.equal(statusChanged(stored, desiredPodStatus(stored, provided, '2026-11-23T10:09:00Z')), false);
+    assert.equal('ephemeralContainerStatuses' in desiredPodStatus(pod, provided, '2026-11-23T10:00:02Z'), false, 'none without ephemeral containers');
+  });
+
   it('formats times in whole seconds', () => {
     assert.equal(kubeTime('2026-11-23T10:00:01.999Z'), '2026-11-23T10:00:01Z');
     assert.equal(kubeTime(new Date('2026-11-23T10:00:01Z')), '2026-11-23T10:00:01Z');
