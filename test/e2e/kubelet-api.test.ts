@@ -147,6 +147,16 @@ describe('kubelet-api: the kubelet\'s TLS, authentication, authorization, stats 
       assert.match(text, /^scrape_error 0$/m);
     });
 
+    it('answers kubectl exec, attach and port-forward with a 501 saying they are not built, which kubectl shows', async () => {
+      const failure = (args: string[]): Promise<string> => env.kubectl(...args).then(
+        (out) => assert.fail(`kubectl ${args.join(' ')} succeeded: ${out}`),
+        (err: Error & { stderr?: string }) => `${err.stderr ?? ''}${err.message}`,
+      );
+      assert.match(await failure(['-n', NS, 'exec', 'stats', '-c', 'app', '--', 'true']), /exec is not supported by this virtual kubelet yet/);
+      assert.match(await failure(['-n', NS, 'attach', 'stats', '-c', 'app']), /attach is not supported by this virtual kubelet yet/);
+      assert.match(await failure(['-n', NS, 'port-forward', 'pod/stats', '0:80']), /port-forward is not supported by this virtual kubelet yet/);
+    });
+
     it('serves /pods from the API server\'s view and /runningpods/ from the provider', async () => {
       const pods = JSON.parse(await env.kubectl('get', '--raw', `/api/v1/nodes/${NODE}/proxy/pods`)) as { kind: string; items: { metadata: { uid: string } }[] };
       assert.equal(pods.kind, 'PodList');
@@ -194,6 +204,15 @@ describe('kubelet-api: the kubelet\'s TLS, authentication, authorization, stats 
       assert.equal(res.status, 200);
       assert.ok((JSON.parse(res.body) as { items: { metadata: { uid: string } }[] }).items.some((p) => p.metadata.uid === uid));
       assert.equal((await direct('/no/such/path', { apiserverCert: true })).status, 404);
+    });
+
+    it('answers exec, attach, port-forward and run with 501 and what is missing, and a stranger with 401', async () => {
+      for (const [path, what] of [[`/exec/${NS}/stats/app?command=true`, 'exec'], [`/attach/${NS}/stats/${uid}/app`, 'attach'], [`/portForward/${NS}/stats`, 'port-forward'], [`/run/${NS}/stats/app`, 'run']] as const) {
+        const res = await direct(path, { apiserverCert: true });
+        assert.equal(res.status, 501, path);
+        assert.match(res.body, new RegExp(`^${what} is not supported by this virtual kubelet yet`), path);
+      }
+      assert.equal((await direct(`/exec/${NS}/stats/app`)).status, 401, 'a stranger learns nothing');
     });
 
     it('serves a new certificate once its files change on disk, without a restart', async () => {

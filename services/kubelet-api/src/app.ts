@@ -7,6 +7,7 @@ import { installErrorHandler } from './error-handler.ts';
 import { containerLogsRoute } from './routes/container-logs.ts';
 import { podsRoutes } from './routes/pods-routes.ts';
 import { statsRoutes } from './routes/stats-routes.ts';
+import { streamingRoutes } from './routes/streaming-routes.ts';
 import { secureContextOptions, type ServingMaterial } from './tls/serving-material.ts';
 
 /** How callers are checked: the kubelet's model, or (local experiments only) not at all. */
@@ -55,6 +56,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     containerLogsRoute(app, routeDeps);
     statsRoutes(app, routeDeps);
     podsRoutes(app, routeDeps);
+    streamingRoutes(app);
   }
   return app;
 }
