@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import type { V1Pod } from '@kubernetes/client-node';
-import { EventRecorder, PatchType, createLogger, type PodRef } from '@vk-ts/core';
+import { EventRecorder, KubeRestClient, PatchType, createLogger, loadKubeConfig, type PodRef } from '@vk-ts/core';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { MockProvider } from '@vk-ts/provider-mock';
 import { ServiceProcess, waitFor } from '@vk-ts/testbed';
 import { PodReconciler } from '../../services/pod-worker/src/pod-reconciler.ts';
@@ -254,6 +255,32 @@ describe('pod lifecycle: what the provider receives, provider-side changes, fail
       await env.kubectl('-n', NS, 'create', 'secret', 'generic', 'later-secret', '--from-literal=k=v');
       await reconciler.reconcile(job(waits), { finalAttempt: false });
       assert.equal((await getPod('retry-never-secret'))!.status!.phase, 'Running', 'it starts once the Secret exists');
+
+      // The API server refusing a Secret read (RBAC) is said as the kubelet says it, not blamed on the provider:
+      // the reconciler runs as a ServiceAccount that may write pods' status but not read Secrets.
+      await env.kubectl('-n', NS, 'create', 'serviceaccount', 'no-secrets');
+      await env.kubectl('-n', NS, 'create', 'role', 'no-secrets', '--verb=get,list,watch,patch', '--resource=pods,pods/status');
+      await env.kubectl('-n', NS, 'create', 'rolebinding', 'no-secrets', '--role=no-secrets', `--serviceaccount=${NS}:no-secrets`);
+      const kubeconfig = parseYaml(readFileSync(env.controlPlane.kubeconfigPath, 'utf8')) as { users: { user: Record<string, string> }[] };
+      for (const u of kubeconfig.users) u.user = { token: (await env.kubectl('-n', NS, 'create', 'token', 'no-secrets')).trim() };
+      const limitedPath = join(mkdtempSync(join(tmpdir(), 'vk-pl-sa-')), 'kubeconfig');
+      writeFileSync(limitedPath, stringifyYaml(kubeconfig));
+      const limited = await KubeRestClient.create({ kubeConfig: loadKubeConfig({ kubeconfigPath: limitedPath }), qps: 0, burst: 1, userAgent: 'pod-lifecycle-test' });
+      const refused = new PodReconciler({
+        client: limited, provider, logger, nodeName: direct, digests: new StatusDigests(redis, direct),
+        events: new EventRecorder(env.client, { logger, host: 'test' }),
+      });
+      const needs = await createPod('forbidden-secret', {
+        automountServiceAccountToken: false,
+        containers: [{ name: 'c', image: 'busybox', env: [{ name: 'T', valueFrom: { secretKeyRef: { name: 'later-secret', key: 'k' } } }] }],
+      }, direct);
+      await assert.rejects(refused.reconcile(job(needs), { finalAttempt: false }), /403/);
+      const f = (await getPod('forbidden-secret'))!;
+      assert.equal(f.status!.reason, 'CreateContainerConfigError');
+      assert.match(f.status!.message!, /secrets "later-secret" is forbidden/);
+      const events = await env.kubectl('-n', NS, 'get', 'events', '--field-selector', 'involvedObject.name=forbidden-secret', '-o', 'jsonpath={range .items[*]}{.reason}: {.message}{"\\n"}{end}');
+      assert.match(events, /^Failed: Cannot prepare the pod's containers: .*secrets "later-secret" is forbidden/m);
+      assert.doesNotMatch(events, /ProviderCreateFailed/);
     } finally {
       redis.disconnect();
       await env.kubectl('-n', NS, 'delete', 'pod', 'retry-always', 'retry-never', '--grace-period=0', '--force', '--wait=false').catch(() => '');

@@ -291,8 +291,12 @@ export class PodReconciler {
     const message = (err as Error).message;
     const missingRef = hasCode(err, ErrorCodes.POD_REFERENCE_MISSING);
     const invalid = hasCode(err, ErrorCodes.POD_INVALID);
-    if (!missingRef) await this.#event(pod, 'Warning', invalid ? 'InvalidPodSpec' : 'ProviderCreateFailed', `Cannot create pod in provider: ${message}`);
-    const reason = invalid ? 'InvalidPodSpec' : missingRef ? 'CreateContainerConfigError' : 'ProviderFailed';
+    // The API server refused what the pod needs from it (a Secret read forbidden by RBAC, a TokenRequest for a
+    // ServiceAccount that is gone): not the provider's doing, and said as the kubelet says it.
+    const kubeApi = hasCode(err, ErrorCodes.KUBE_API);
+    if (kubeApi) await this.#event(pod, 'Warning', 'Failed', `Cannot prepare the pod's containers: ${message}`);
+    else if (!missingRef) await this.#event(pod, 'Warning', invalid ? 'InvalidPodSpec' : 'ProviderCreateFailed', `Cannot create pod in provider: ${message}`);
+    const reason = invalid ? 'InvalidPodSpec' : missingRef || kubeApi ? 'CreateContainerConfigError' : 'ProviderFailed';
     // A missing ConfigMap or Secret is waited for, whatever the restart policy (as the kubelet does: a Job's pod
     // may be created before its Secret); the node resync gives the pod a pass after this job's budget is spent.
     const final = isPermanent(err) || (ctx.finalAttempt && pod.spec?.restartPolicy === 'Never' && !missingRef);
