@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ServiceProcess, freePort, waitFor } from '@vk-ts/testbed';
+import { ServiceProcess, freePort, tokenKubeconfig, waitFor } from '@vk-ts/testbed';
 import { env } from './fixtures.ts';
 import { isKubeNotFound } from '@vk-ts/core';
 
@@ -105,6 +105,29 @@ describe('node-agent', function () {
       return c?.status === 'True' ? c : undefined;
     });
     assert.notEqual(readyAfter.lastTransitionTime, readyBefore.lastTransitionTime);
+  });
+
+  it('keeps renewing its Lease, so the node stays Ready, once the API server refuses its status writes', async () => {
+    // A ServiceAccount that may register the Node and renew its Lease; its right to write nodes/status is taken away below.
+    await env.kubectl('create', 'serviceaccount', 'na-no-status');
+    await env.kubectl('create', 'clusterrole', 'na-node', '--verb=get,list,watch,create,patch,update', '--resource=nodes,leases.coordination.k8s.io,events');
+    await env.kubectl('create', 'clusterrole', 'na-node-status', '--verb=patch,update', '--resource=nodes/status');
+    await env.kubectl('create', 'clusterrolebinding', 'na-node', '--clusterrole=na-node', '--serviceaccount=default:na-no-status');
+    await env.kubectl('create', 'clusterrolebinding', 'na-node-status', '--clusterrole=na-node-status', '--serviceaccount=default:na-no-status');
+    const kubeconfig = tokenKubeconfig(env.controlPlane.kubeconfigPath, (await env.kubectl('create', 'token', 'na-no-status')).trim());
+    const agent = startAgent('na-no-status', ['--kubeconfig', kubeconfig, '--no-pod-watcher', '--node-status-update-interval-seconds', '1']);
+    await waitFor('node Ready', async () => ready(await getNode('na-no-status')) === 'True');
+
+    await env.kubectl('delete', 'clusterrolebinding', 'na-node-status');
+    await agent.waitForOutput(/cannot write the node status; renewing the Lease anyway/);
+    const refusedSince = Date.now();
+    // Past the control plane's node monitor grace period (8 s) after the first refusal, the Lease still moves and the node is Ready.
+    await waitFor('the Lease renewed past the grace period', async () => {
+      const lease = await env.client.get<{ spec: { renewTime: string } }>('/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/na-no-status');
+      return Date.parse(lease.spec.renewTime) > refusedSince + 10_000;
+    }, { timeoutMs: 30_000 });
+    assert.equal(ready(await getNode('na-no-status')), 'True');
+    assert.match(agent.output, /cannot patch resource \\"nodes\/status\\"/, 'the log line carries the API server\'s answer');
   });
 
   it('keeps the Ready transition time while the status does not change', async () => {

@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import type { V1Pod } from '@kubernetes/client-node';
 import { EventRecorder, KubeRestClient, PatchType, createLogger, loadKubeConfig, type PodRef } from '@vk-ts/core';
-import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { MockProvider } from '@vk-ts/provider-mock';
-import { ServiceProcess, waitFor } from '@vk-ts/testbed';
+import { ServiceProcess, tokenKubeconfig, waitFor } from '@vk-ts/testbed';
 import { PodReconciler } from '../../services/pod-worker/src/pod-reconciler.ts';
 import { StatusDigests } from '../../services/pod-worker/src/status-digests.ts';
 import { env } from './fixtures.ts';
@@ -261,10 +260,7 @@ describe('pod lifecycle: what the provider receives, provider-side changes, fail
       await env.kubectl('-n', NS, 'create', 'serviceaccount', 'no-secrets');
       await env.kubectl('-n', NS, 'create', 'role', 'no-secrets', '--verb=get,list,watch,patch', '--resource=pods,pods/status');
       await env.kubectl('-n', NS, 'create', 'rolebinding', 'no-secrets', '--role=no-secrets', `--serviceaccount=${NS}:no-secrets`);
-      const kubeconfig = parseYaml(readFileSync(env.controlPlane.kubeconfigPath, 'utf8')) as { users: { user: Record<string, string> }[] };
-      for (const u of kubeconfig.users) u.user = { token: (await env.kubectl('-n', NS, 'create', 'token', 'no-secrets')).trim() };
-      const limitedPath = join(mkdtempSync(join(tmpdir(), 'vk-pl-sa-')), 'kubeconfig');
-      writeFileSync(limitedPath, stringifyYaml(kubeconfig));
+      const limitedPath = tokenKubeconfig(env.controlPlane.kubeconfigPath, (await env.kubectl('-n', NS, 'create', 'token', 'no-secrets')).trim());
       const limited = await KubeRestClient.create({ kubeConfig: loadKubeConfig({ kubeconfigPath: limitedPath }), qps: 0, burst: 1, userAgent: 'pod-lifecycle-test' });
       const refused = new PodReconciler({
         client: limited, provider, logger, nodeName: direct, digests: new StatusDigests(redis, direct),

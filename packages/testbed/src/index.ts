@@ -7,3 +7,4 @@ export * from './service-process.ts';
 export * from './poll.ts';
 export * from './loopback-alias.ts';
 export * from './service-bundles.ts';
+export * from './token-kubeconfig.ts';

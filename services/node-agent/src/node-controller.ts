@@ -111,7 +111,17 @@ export class NodeController {
     if (!healthy) return;
     if (!this.#node) await this.#register();
     const due = Date.now() - this.#lastStatusAt >= this.#o.statusUpdateIntervalMs;
-    if (this.#forceStatus || due) await this.#postStatus();
+    if (this.#forceStatus || due) {
+      try {
+        await this.#postStatus();
+      } catch (err) {
+        // The Lease is the heartbeat the node lifecycle controller reads: it is renewed whatever became of the
+        // status write (the kubelet renews it in a loop of its own), so a refused status write (RBAC, an invalid
+        // field, throttling) alone never makes the node NotReady. The status is tried again at the next beat.
+        if (!this.#node) throw err;
+        this.#log.warn({ err }, 'cannot write the node status; renewing the Lease anyway and trying the status again at the next beat');
+      }
+    }
     await this.#renewLease();
   }
 
