@@ -165,6 +165,8 @@ export function resolveAgentSettings(flags: RawAgentFlags): AgentSettings {
     const k = (flag: string, fileKey: string): string => (key ? `${key}.${fileKey}` : flag);
     const name = entry.name;
     if (!DNS1123_SUBDOMAIN.test(name) || name.length > 253) problems.add(k('--nodename', 'name'), `"${name}" is not a valid node name (lower-case DNS subdomain)`);
+    // The name is also the node's kubernetes.io/hostname label, whose values are at most 63 characters.
+    else if (name.length > 63) problems.add(k('--nodename', 'name'), `"${name}" is ${name.length} characters: at most 63, since it is also the node's kubernetes.io/hostname label`);
     if (seen.has(name)) problems.add(k('--nodename', 'name'), `node "${name}" is listed twice`);
     seen.add(name);
 
@@ -303,7 +305,10 @@ function parseLabels(key: string, raw: string, problems: ConfigProblems): Record
 }
 
 function checkLabel(key: string, k: string, v: string, problems: ConfigProblems): void {
+  const slash = k.lastIndexOf('/');
+  const [prefix, name] = slash >= 0 ? [k.slice(0, slash), k.slice(slash + 1)] : ['', k];
   if (!LABEL_KEY.test(k)) problems.add(key, `"${k}" is not a valid label key`);
+  else if (prefix.length > 253 || name.length > 63) problems.add(key, `label key "${k}" is too long (prefix at most 253 characters, name at most 63)`);
   if (!LABEL_VALUE.test(v) || v.length > 63) problems.add(key, `"${v}" is not a valid label value for "${k}"`);
 }
 

@@ -58,6 +58,19 @@ describe('node-agent configuration', () => {
     assert.equal(resolveAgentSettings(flags({ healthPort: '0' })).healthPort, 0, '0 = any free port');
   });
 
+  it('rejects a node name too long for its hostname label and label keys too long for the API server', () => {
+    const long = `${'a'.repeat(64)}`;
+    assert.throws(() => resolveAgentSettings(flags({ nodename: long, nodeLabels: `example.com/${'k'.repeat(64)}=v,${'p'.repeat(254)}/k=v` })), (err: Error) => {
+      for (const part of [
+        `--nodename: "${long}" is 64 characters: at most 63, since it is also the node's kubernetes.io/hostname label`,
+        `label key "example.com/${'k'.repeat(64)}" is too long`,
+      ]) assert.ok(err.message.includes(part), `message names ${part}:\n${err.message}`);
+      assert.match(err.message, /--node-labels: label key "p{254}\/k" is too long/);
+      return true;
+    });
+    assert.equal(resolveAgentSettings(flags({ nodename: 'a'.repeat(63), nodeLabels: `example.com/${'k'.repeat(63)}=v` })).nodes[0]!.name.length, 63);
+  });
+
   it('rejects a mock endpoint that is not http://host[:port]', () => {
     const cases = { 'http://': 'is not a URL', 'http://a b': 'is not a URL', 'http://gw:7070/prefix': 'with no path', 'http://u:p@gw': 'credentials' };
     for (const [endpoint, problem] of Object.entries(cases)) {
