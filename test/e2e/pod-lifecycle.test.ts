@@ -277,6 +277,29 @@ describe('pod lifecycle: what the provider receives, provider-side changes, fail
       const events = await env.kubectl('-n', NS, 'get', 'events', '--field-selector', 'involvedObject.name=forbidden-secret', '-o', 'jsonpath={range .items[*]}{.reason}: {.message}{"\\n"}{end}');
       assert.match(events, /^Failed: Cannot prepare the pod's containers: .*secrets "later-secret" is forbidden/m);
       assert.doesNotMatch(events, /ProviderCreateFailed/);
+
+      // A status write the API server refuses for good (here RBAC without pods/status) is said on the pod and not retried.
+      await env.kubectl('-n', NS, 'create', 'serviceaccount', 'no-status');
+      await env.kubectl('-n', NS, 'create', 'role', 'no-status', '--verb=get,list,watch', '--resource=pods');
+      await env.kubectl('-n', NS, 'create', 'rolebinding', 'no-status', '--role=no-status', `--serviceaccount=${NS}:no-status`);
+      const noStatus = await KubeRestClient.create({
+        kubeConfig: loadKubeConfig({ kubeconfigPath: tokenKubeconfig(env.controlPlane.kubeconfigPath, (await env.kubectl('-n', NS, 'create', 'token', 'no-status')).trim()) }),
+        qps: 0, burst: 1, userAgent: 'pod-lifecycle-test',
+      });
+      const mute = new PodReconciler({
+        client: noStatus, provider, logger, nodeName: direct, digests: new StatusDigests(redis, direct),
+        events: new EventRecorder(env.client, { logger, host: 'test' }),
+      });
+      const unwritable = await createPod('status-refused', { automountServiceAccountToken: false, containers: [{ name: 'c', image: 'busybox' }] }, direct);
+      await assert.rejects(mute.reconcile(job(unwritable), { finalAttempt: false }), (err: Error) => {
+        assert.equal(err.name, 'UnrecoverableError', 'not retried');
+        assert.match(err.message, /403/);
+        return true;
+      });
+      const statusEvents = await env.kubectl('-n', NS, 'get', 'events', '--field-selector', 'involvedObject.name=status-refused', '-o', 'jsonpath={range .items[*]}{.reason}: {.message}{"\\n"}{end}');
+      assert.match(statusEvents, /^StatusUpdateFailed: Cannot write the pod's status: .*cannot patch resource \\?"pods\/status\\?"/m);
+      noStatus.close();
+      limited.close();
     } finally {
       redis.disconnect();
       await env.kubectl('-n', NS, 'delete', 'pod', 'retry-always', 'retry-never', '--grace-period=0', '--force', '--wait=false').catch(() => '');

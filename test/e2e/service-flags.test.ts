@@ -28,12 +28,13 @@ describe('services given bad numbers or a bad endpoint in flags and environment'
     writeFileSync(cfg, `endpoint = "${env.mockUrl}/prefix"\n`);
     const worker = ServiceProcess.start('pod-worker', [
       '--redis-url', env.redis.url, '--nodename', 'flags-bad', '--provider-config', cfg,
-      '--health-port', '70000', '--shutdown-timeout-ms', 'soon', '--concurrency', '0',
+      '--health-port', '70000', '--shutdown-timeout-ms', 'soon', '--concurrency', '0', '--internal-ip', 'node-1',
     ], { VKUBELET_KUBE_API_QPS: 'fifty', VKUBELET_KUBE_API_BURST: '-3' });
     assertNames(await refused(worker), [
       '--health-port: must be an integer from 0 to 65535, got "70000"',
       '--shutdown-timeout-ms: must be an integer >= 0, got "soon"',
       '--concurrency: must be an integer >= 1, got "0"',
+      '--internal-ip: "node-1" is not an IP address',
       '--kube-api-qps: must be a number >= -1, got "fifty"',
       '--kube-api-burst: must be an integer >= 1, got "-3"',
       `--provider-config.endpoint: "${env.mockUrl}/prefix" must be http://host[:port] with no path`,

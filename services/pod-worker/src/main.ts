@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // Composition root of pod-worker: the only place that reads the environment.
+import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { Command, Option } from 'commander';
 import { randomBytes } from 'node:crypto';
@@ -49,6 +50,7 @@ const logger = createLogger({ service: 'pod-worker', level: raw.logLevel });
 const problems = new ConfigProblems();
 const providerConfig = raw.providerConfig ? readProviderConfig(raw.providerConfig, '--provider-config', problems) : {};
 validateProviderConfig(raw.provider, providerConfig, '--provider-config', problems);
+if (!isIP(raw.internalIp)) problems.add('--internal-ip', `"${raw.internalIp}" is not an IP address`);
 const opts = {
   ...raw,
   concurrency: problems.integer('--concurrency', raw.concurrency, 1),

@@ -125,7 +125,18 @@ export class PodReconciler {
       if (pod.status?.ephemeralContainerStatuses?.some((s) => s.name === c.name)) continue;
       await this.#event(pod, 'Warning', EPHEMERAL_CONTAINER_REASON, `Ephemeral container "${c.name}" cannot run: ${EPHEMERAL_CONTAINER_MESSAGE}`);
     }
-    if (await this.#writeStatus(pod, provided, maybeStale) === 'gone') {
+    let written: 'done' | 'gone';
+    try {
+      written = await this.#writeStatus(pod, provided, maybeStale);
+    } catch (err) {
+      // Refused for good (RBAC without pods/status, a provider value the API server rejects): said on the pod, and
+      // not retried until something changes (the node resync tries again, and says it again).
+      if (!isKubeRefusal(err)) throw err;
+      await this.#event(pod, 'Warning', 'StatusUpdateFailed', `Cannot write the pod's status: ${(err as Error).message}`)
+        .catch((e: unknown) => this.#o.logger.warn({ err: e }, 'cannot record the status failure Event'));
+      throw new UnrecoverableError((err as Error).message);
+    }
+    if (written === 'gone') {
       // The pod was deleted, or replaced by a newer pod of the same name, while this pass ran: what this
       // pass created for it in the provider goes now, not after a failed attempt and a retry. The newer
       // pod has a job of its own.
@@ -317,6 +328,11 @@ export class PodReconciler {
     const m = pod.metadata!;
     return this.#o.events.record({ kind: 'Pod', name: m.name!, namespace: m.namespace!, uid: m.uid! }, type, reason, message);
   }
+}
+
+/** The API server refused a request for good: forbidden (RBAC) or invalid (422). */
+function isKubeRefusal(err: unknown): boolean {
+  return hasCode(err, ErrorCodes.KUBE_API) && [403, 422].includes((err as { statusCode?: number }).statusCode ?? 0);
 }
 
 /** `provider.getPod`, asked once per pod uid: a second call for the same pod answers the first call's answer. */
