@@ -1,5 +1,6 @@
 import type { RequestOptions } from 'node:https';
 import type { Readable } from 'node:stream';
+import { setTimeout as delay } from 'node:timers/promises';
 import { Counter, type Registry } from 'prom-client';
 import { Pool, errors as undiciErrors, type Dispatcher } from 'undici';
 import { ErrorCodes, VkError } from './errors.ts';
@@ -175,15 +176,30 @@ export class KubeRestClient {
     return resourceVersion ?? '';
   }
 
+  /**
+   * One request, and its answer's JSON. An answer that asks to be retried
+   * later (429, or a 5xx with Retry-After: API priority and fairness, an API
+   * server starting up) is waited out and sent again, as client-go does: at
+   * most RETRY_AFTER_ATTEMPTS sends, each wait the Retry-After seconds capped
+   * at RETRY_AFTER_MAX_S. Anything else that is not 2xx is a KubeApiError.
+   */
   async request<T>(method: string, path: string, options: RequestOptionsLite = {}): Promise<T> {
-    await this.#bucket.acquire();
-    await this.#refreshHeaders();
-    const res = await this.#send(method, path, options, this.#timeoutMs);
-    const code = res.statusCode;
-    this.#requests?.inc({ verb: method, code: String(code) });
-    const text = await this.#read(res, method, path, options.discardBody === true && code >= 200 && code < 300);
-    if (code >= 200 && code < 300) return (text ? JSON.parse(text) : undefined) as T;
-    throw new KubeApiError(method, path, code, safeParse(text));
+    for (let attempt = 1; ; attempt++) {
+      await this.#bucket.acquire();
+      await this.#refreshHeaders();
+      const res = await this.#send(method, path, options, this.#timeoutMs);
+      const code = res.statusCode;
+      this.#requests?.inc({ verb: method, code: String(code) });
+      const waitS = attempt < RETRY_AFTER_ATTEMPTS && (code === 429 || code >= 500) ? retryAfterSeconds(res.headers['retry-after']) : undefined;
+      if (waitS !== undefined) {
+        await this.#read(res, method, path, true);
+        await delay(Math.min(waitS, RETRY_AFTER_MAX_S) * 1000, undefined, { signal: options.signal });
+        continue;
+      }
+      const text = await this.#read(res, method, path, options.discardBody === true && code >= 200 && code < 300);
+      if (code >= 200 && code < 300) return (text ? JSON.parse(text) : undefined) as T;
+      throw new KubeApiError(method, path, code, safeParse(text));
+    }
   }
 
   /**
@@ -277,11 +293,14 @@ export class KubeRestClient {
     }
   }
 
+  /** Timeouts and network failures (refused, reset, TLS) as KUBE_API naming the request; an abort stays as it is. */
   #mapError(err: unknown, method: string, path: string, timeoutMs: number): unknown {
     if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError) {
       return new VkError(ErrorCodes.KUBE_API, `Kubernetes API ${method} ${path} timed out after ${timeoutMs} ms`, { cause: err });
     }
-    return err;
+    if (!(err instanceof Error) || err.name === 'AbortError' || err instanceof undiciErrors.RequestAbortedError) return err;
+    const code = (err as { code?: unknown }).code;
+    return new VkError(ErrorCodes.KUBE_API, `Kubernetes API ${method} ${path} failed: ${err.message}${typeof code === 'string' ? ` (${code})` : ''}`, { cause: err });
   }
 }
 
@@ -290,6 +309,18 @@ function pickTls(tls: RequestOptions): Record<string, unknown> {
   return Object.fromEntries(Object.entries({ ca, cert, key, rejectUnauthorized, servername, pfx, passphrase }).filter(([, v]) => v !== undefined));
 }
 
+
+/** Sends of one request at most, when the API server keeps answering "retry after" (client-go's default is 10). */
+const RETRY_AFTER_ATTEMPTS = 10;
+/** The longest single wait a Retry-After gets. */
+const RETRY_AFTER_MAX_S = 10;
+
+/** Retry-After as whole seconds (the API server sends seconds); undefined when absent or not a number. */
+function retryAfterSeconds(header: string | string[] | undefined): number | undefined {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (value === undefined || !/^\d+$/.test(value.trim())) return undefined;
+  return Number(value.trim());
+}
 
 function safeParse(text: string): KubeStatus | undefined {
   try {

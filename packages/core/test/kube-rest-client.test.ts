@@ -148,4 +148,49 @@ describe('KubeRestClient requests', () => {
     });
     client.close();
   });
+
+  it('waits out a 429 or 503 that carries Retry-After and sends again', async function () {
+    this.timeout(10_000);
+    const arrivals: number[] = [];
+    const answers = [[429, '1'], [503, '1'], [200, undefined]] as const;
+    const client = await plainServer((req, res) => {
+      const [status, retryAfter] = answers[arrivals.length] ?? [500, undefined];
+      arrivals.push(performance.now());
+      res.writeHead(status, { 'content-type': 'application/json', ...(retryAfter ? { 'retry-after': retryAfter } : {}) });
+      res.end(JSON.stringify(status === 200 ? { metadata: { name: 'n1' } } : { kind: 'Status', code: status, reason: 'TooManyRequests', message: 'slow down' }));
+    });
+    assert.deepEqual(await client.get<Obj>('/api/v1/nodes/n1'), { metadata: { name: 'n1' } });
+    assert.equal(arrivals.length, 3);
+    for (let i = 1; i < arrivals.length; i++) assert.ok(arrivals[i]! - arrivals[i - 1]! >= 950, `send ${i + 1} came ${Math.round(arrivals[i]! - arrivals[i - 1]!)} ms after the one before, within its Retry-After of 1 s`);
+    client.close();
+  });
+
+  it('fails at once on a 429 without Retry-After, leaving the retry to the caller\'s backoff', async () => {
+    const arrivals: number[] = [];
+    const noHeader = await plainServer((req, res) => {
+      arrivals.push(performance.now());
+      res.writeHead(429, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ kind: 'Status', code: 429, reason: 'TooManyRequests', message: 'slow down' }));
+    });
+    await assert.rejects(noHeader.get('/api/v1/nodes/n1'), /GET \/api\/v1\/nodes\/n1 failed with 429 TooManyRequests: slow down/);
+    assert.equal(arrivals.length, 1, 'no retry without Retry-After: the caller\'s own backoff decides');
+    noHeader.close();
+  });
+
+  it('fails a request the API server refuses at the network level with KUBE_API naming the request and the cause', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const { port } = closed.address() as AddressInfo;
+    await new Promise((resolve) => closed.close(resolve));
+    const client = await KubeRestClient.create({
+      kubeConfig: { getCurrentCluster: () => ({ server: `http://127.0.0.1:${port}` }), applyToHTTPSOptions: async () => {} },
+      qps: 0, burst: 0, userAgent: 'test',
+    });
+    await assert.rejects(client.get('/api/v1/namespaces/ns/secrets/s'), (err: Error & { code?: string }) => {
+      assert.equal(err.code, ErrorCodes.KUBE_API);
+      assert.match(err.message, /^Kubernetes API GET \/api\/v1\/namespaces\/ns\/secrets\/s failed: .*ECONNREFUSED/);
+      return true;
+    });
+    client.close();
+  });
 });
