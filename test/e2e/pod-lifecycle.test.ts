@@ -298,6 +298,29 @@ describe('pod lifecycle: what the provider receives, provider-side changes, fail
       });
       const statusEvents = await env.kubectl('-n', NS, 'get', 'events', '--field-selector', 'involvedObject.name=status-refused', '-o', 'jsonpath={range .items[*]}{.reason}: {.message}{"\\n"}{end}');
       assert.match(statusEvents, /^StatusUpdateFailed: Cannot write the pod's status: .*cannot patch resource \\?"pods\/status\\?"/m);
+
+      // The final DELETE refused for good (RBAC without pods delete): said on the pod, not retried.
+      await env.kubectl('-n', NS, 'create', 'serviceaccount', 'no-delete');
+      await env.kubectl('-n', NS, 'create', 'role', 'no-delete', '--verb=get,list,watch,patch', '--resource=pods,pods/status');
+      await env.kubectl('-n', NS, 'create', 'rolebinding', 'no-delete', '--role=no-delete', `--serviceaccount=${NS}:no-delete`);
+      const noDelete = await KubeRestClient.create({
+        kubeConfig: loadKubeConfig({ kubeconfigPath: tokenKubeconfig(env.controlPlane.kubeconfigPath, (await env.kubectl('-n', NS, 'create', 'token', 'no-delete')).trim()) }),
+        qps: 0, burst: 1, userAgent: 'pod-lifecycle-test',
+      });
+      const stuck = new PodReconciler({
+        client: noDelete, provider, logger, nodeName: direct, digests: new StatusDigests(redis, direct),
+        events: new EventRecorder(env.client, { logger, host: 'test' }),
+      });
+      const doomed = await createPod('delete-refused', { automountServiceAccountToken: false, containers: [{ name: 'c', image: 'busybox' }] }, direct);
+      await stuck.reconcile(job(doomed), { finalAttempt: false });
+      await env.kubectl('-n', NS, 'delete', 'pod', 'delete-refused', '--wait=false');
+      await assert.rejects(stuck.reconcile(job(doomed), { finalAttempt: false }), (err: Error) => err.name === 'UnrecoverableError' && /403/.test(err.message));
+      assert.equal(env.mock.backend.get(refOf(doomed)), undefined, 'gone from the provider');
+      assert.ok((await getPod('delete-refused'))?.metadata?.deletionTimestamp, 'the object stays, terminating');
+      const deleteEvents = await env.kubectl('-n', NS, 'get', 'events', '--field-selector', 'involvedObject.name=delete-refused', '-o', 'jsonpath={range .items[*]}{.reason}: {.message}{"\\n"}{end}');
+      assert.match(deleteEvents, /^PodDeleteFailed: The provider stopped the pod, but its object cannot be deleted: .*cannot delete resource \\?"pods\\?"/m);
+      await env.kubectl('-n', NS, 'delete', 'pod', 'delete-refused', '--grace-period=0', '--force');
+      noDelete.close();
       noStatus.close();
       limited.close();
     } finally {

@@ -194,7 +194,12 @@ export class PodReconciler {
       // Grace 0 with a UID precondition: never deletes a newer pod of the same name.
       await client.delete(podPath(ref), { apiVersion: 'v1', kind: 'DeleteOptions', gracePeriodSeconds: 0, preconditions: { uid: ref.uid } }, { discardBody: true });
     } catch (err) {
-      if (!isKubeNotFound(err) && !isKubeConflict(err)) throw err;
+      if (isKubeNotFound(err) || isKubeConflict(err)) return DONE;
+      if (!isKubeRefusal(err)) throw err;
+      // Refused for good (RBAC without pods delete): said on the pod, which stays Terminating; the node resync tries again.
+      await this.#event(pod, 'Warning', 'PodDeleteFailed', `The provider stopped the pod, but its object cannot be deleted: ${(err as Error).message}`)
+        .catch((e: unknown) => this.#o.logger.warn({ err: e }, 'cannot record the delete failure Event'));
+      throw new UnrecoverableError((err as Error).message);
     }
     return DONE;
   }
