@@ -267,11 +267,12 @@ describe('pod lifecycle: what the provider receives, provider-side changes, fail
         events: new EventRecorder(env.client, { logger, host: 'test' }),
       });
       const needs = await createPod('forbidden-secret', {
-        automountServiceAccountToken: false,
+        automountServiceAccountToken: false, restartPolicy: 'Never',
         containers: [{ name: 'c', image: 'busybox', env: [{ name: 'T', valueFrom: { secretKeyRef: { name: 'later-secret', key: 'k' } } }] }],
       }, direct);
-      await assert.rejects(refused.reconcile(job(needs), { finalAttempt: false }), /403/);
+      await assert.rejects(refused.reconcile(job(needs), { finalAttempt: true }), /403/);
       const f = (await getPod('forbidden-secret'))!;
+      assert.equal(f.status!.phase, 'Pending', 'the API server refusing does not use up a Never pod');
       assert.equal(f.status!.reason, 'CreateContainerConfigError');
       assert.match(f.status!.message!, /secrets "later-secret" is forbidden/);
       const events = await env.kubectl('-n', NS, 'get', 'events', '--field-selector', 'involvedObject.name=forbidden-secret', '-o', 'jsonpath={range .items[*]}{.reason}: {.message}{"\\n"}{end}');

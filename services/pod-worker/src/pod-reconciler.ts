@@ -313,9 +313,10 @@ export class PodReconciler {
     if (kubeApi) await this.#event(pod, 'Warning', 'Failed', `Cannot prepare the pod's containers: ${message}`);
     else if (!missingRef) await this.#event(pod, 'Warning', invalid ? 'InvalidPodSpec' : 'ProviderCreateFailed', `Cannot create pod in provider: ${message}`);
     const reason = invalid ? 'InvalidPodSpec' : missingRef || kubeApi ? 'CreateContainerConfigError' : 'ProviderFailed';
-    // A missing ConfigMap or Secret is waited for, whatever the restart policy (as the kubelet does: a Job's pod
-    // may be created before its Secret); the node resync gives the pod a pass after this job's budget is spent.
-    const final = isPermanent(err) || (ctx.finalAttempt && pod.spec?.restartPolicy === 'Never' && !missingRef);
+    // A missing ConfigMap or Secret, or an API server that refuses or fails what the pod needs, is waited for,
+    // whatever the restart policy (as the kubelet does: a Job's pod may be created before its Secret); the node
+    // resync gives the pod a pass after this job's budget is spent. Only the provider's failures use it up.
+    const final = isPermanent(err) || (ctx.finalAttempt && pod.spec?.restartPolicy === 'Never' && !missingRef && !kubeApi);
     const status: PodStatus = final ? { phase: 'Failed', reason, message } : { reason, message };
     await this.#writeVersioned(pod, async () => status)
       .catch((e: unknown) => this.#o.logger.warn({ err: e }, 'cannot write failure status'));
