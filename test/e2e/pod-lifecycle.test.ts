@@ -254,80 +254,70 @@ describe('pod lifecycle: what the provider receives, provider-side changes, fail
       await env.kubectl('-n', NS, 'create', 'secret', 'generic', 'later-secret', '--from-literal=k=v');
       await reconciler.reconcile(job(waits), { finalAttempt: false });
       assert.equal((await getPod('retry-never-secret'))!.status!.phase, 'Running', 'it starts once the Secret exists');
+    } finally {
+      redis.disconnect();
+      await env.kubectl('-n', NS, 'delete', 'pod', 'retry-always', 'retry-never', 'retry-never-secret', '--grace-period=0', '--force', '--wait=false').catch(() => '');
+      for (const p of env.mock.backend.list(direct)) env.mock.backend.delete(p.spec.ref);
+    }
+  });
 
-      // The API server refusing a Secret read (RBAC) is said as the kubelet says it, not blamed on the provider:
-      // the reconciler runs as a ServiceAccount that may write pods' status but not read Secrets.
-      await env.kubectl('-n', NS, 'create', 'serviceaccount', 'no-secrets');
-      await env.kubectl('-n', NS, 'create', 'role', 'no-secrets', '--verb=get,list,watch,patch', '--resource=pods,pods/status');
-      await env.kubectl('-n', NS, 'create', 'rolebinding', 'no-secrets', '--role=no-secrets', `--serviceaccount=${NS}:no-secrets`);
-      const limitedPath = tokenKubeconfig(env.controlPlane.kubeconfigPath, (await env.kubectl('-n', NS, 'create', 'token', 'no-secrets')).trim());
-      const limited = await KubeRestClient.create({ kubeConfig: loadKubeConfig({ kubeconfigPath: limitedPath }), qps: 0, burst: 1, userAgent: 'pod-lifecycle-test' });
-      const refused = new PodReconciler({
-        client: limited, provider, logger, nodeName: direct, digests: new StatusDigests(redis, direct),
-        events: new EventRecorder(env.client, { logger, host: 'test' }),
-      });
+  it('says on the pod what the API server refuses for good: a Secret read, the status write, the final delete (real ServiceAccounts without those rights)', async () => {
+    const direct = 'pl-rbac';
+    const logger = createLogger({ service: 'test', level: 'silent' });
+    const redis = new Redis(env.redis.url);
+    const provider = new MockProvider({ endpoint: env.mockUrl, nodeName: direct, node: { operatingSystem: 'linux', architecture: 'amd64', capacity: { cpu: '1', memory: '1Gi', pods: '10' } } });
+    const clients: KubeRestClient[] = [];
+    /** A reconciler whose Kubernetes client is a ServiceAccount with only these rights in the namespace. */
+    const reconcilerAs = async (account: string, verbs: string, resources: string): Promise<PodReconciler> => {
+      await env.kubectl('-n', NS, 'create', 'serviceaccount', account);
+      await env.kubectl('-n', NS, 'create', 'role', account, `--verb=${verbs}`, `--resource=${resources}`);
+      await env.kubectl('-n', NS, 'create', 'rolebinding', account, `--role=${account}`, `--serviceaccount=${NS}:${account}`);
+      const kubeconfigPath = tokenKubeconfig(env.controlPlane.kubeconfigPath, (await env.kubectl('-n', NS, 'create', 'token', account)).trim());
+      const client = await KubeRestClient.create({ kubeConfig: loadKubeConfig({ kubeconfigPath }), qps: 0, burst: 1, userAgent: 'pod-lifecycle-test' });
+      clients.push(client);
+      return new PodReconciler({ client, provider, logger, nodeName: direct, digests: new StatusDigests(redis, direct), events: new EventRecorder(env.client, { logger, host: 'test' }) });
+    };
+    const eventLines = (pod: string): Promise<string> => env.kubectl('-n', NS, 'get', 'events', '--field-selector', `involvedObject.name=${pod}`, '-o', 'jsonpath={range .items[*]}{.reason}: {.message}{"\\n"}{end}');
+    const job = (p: V1Pod) => ({ ...refOf(p), resourceVersion: '', op: 'create' as const });
+    const notRetried = (err: Error): boolean => err.name === 'UnrecoverableError' && /403/.test(err.message);
+    try {
+      // A Secret read refused (RBAC): said as the kubelet says it, not blamed on the provider, and waited for.
+      await env.kubectl('-n', NS, 'create', 'secret', 'generic', 'rbac-secret', '--from-literal=k=v');
+      const noSecrets = await reconcilerAs('no-secrets', 'get,list,watch,patch', 'pods,pods/status');
       const needs = await createPod('forbidden-secret', {
         automountServiceAccountToken: false, restartPolicy: 'Never',
-        containers: [{ name: 'c', image: 'busybox', env: [{ name: 'T', valueFrom: { secretKeyRef: { name: 'later-secret', key: 'k' } } }] }],
+        containers: [{ name: 'c', image: 'busybox', env: [{ name: 'T', valueFrom: { secretKeyRef: { name: 'rbac-secret', key: 'k' } } }] }],
       }, direct);
-      await assert.rejects(refused.reconcile(job(needs), { finalAttempt: true }), /403/);
+      await assert.rejects(noSecrets.reconcile(job(needs), { finalAttempt: true }), /403/);
       const f = (await getPod('forbidden-secret'))!;
       assert.equal(f.status!.phase, 'Pending', 'the API server refusing does not use up a Never pod');
       assert.equal(f.status!.reason, 'CreateContainerConfigError');
-      assert.match(f.status!.message!, /secrets "later-secret" is forbidden/);
-      const events = await env.kubectl('-n', NS, 'get', 'events', '--field-selector', 'involvedObject.name=forbidden-secret', '-o', 'jsonpath={range .items[*]}{.reason}: {.message}{"\\n"}{end}');
-      assert.match(events, /^Failed: Cannot prepare the pod's containers: .*secrets "later-secret" is forbidden/m);
+      assert.match(f.status!.message!, /secrets "rbac-secret" is forbidden/);
+      const events = await eventLines('forbidden-secret');
+      assert.match(events, /^Failed: Cannot prepare the pod's containers: .*secrets "rbac-secret" is forbidden/m);
       assert.doesNotMatch(events, /ProviderCreateFailed/);
 
-      // A status write the API server refuses for good (here RBAC without pods/status) is said on the pod and not retried.
-      await env.kubectl('-n', NS, 'create', 'serviceaccount', 'no-status');
-      await env.kubectl('-n', NS, 'create', 'role', 'no-status', '--verb=get,list,watch', '--resource=pods');
-      await env.kubectl('-n', NS, 'create', 'rolebinding', 'no-status', '--role=no-status', `--serviceaccount=${NS}:no-status`);
-      const noStatus = await KubeRestClient.create({
-        kubeConfig: loadKubeConfig({ kubeconfigPath: tokenKubeconfig(env.controlPlane.kubeconfigPath, (await env.kubectl('-n', NS, 'create', 'token', 'no-status')).trim()) }),
-        qps: 0, burst: 1, userAgent: 'pod-lifecycle-test',
-      });
-      const mute = new PodReconciler({
-        client: noStatus, provider, logger, nodeName: direct, digests: new StatusDigests(redis, direct),
-        events: new EventRecorder(env.client, { logger, host: 'test' }),
-      });
+      // The status write refused (RBAC without pods/status): said on the pod, and not retried.
+      const noStatus = await reconcilerAs('no-status', 'get,list,watch', 'pods');
       const unwritable = await createPod('status-refused', { automountServiceAccountToken: false, containers: [{ name: 'c', image: 'busybox' }] }, direct);
-      await assert.rejects(mute.reconcile(job(unwritable), { finalAttempt: false }), (err: Error) => {
-        assert.equal(err.name, 'UnrecoverableError', 'not retried');
-        assert.match(err.message, /403/);
-        return true;
-      });
-      const statusEvents = await env.kubectl('-n', NS, 'get', 'events', '--field-selector', 'involvedObject.name=status-refused', '-o', 'jsonpath={range .items[*]}{.reason}: {.message}{"\\n"}{end}');
-      assert.match(statusEvents, /^StatusUpdateFailed: Cannot write the pod's status: .*cannot patch resource \\?"pods\/status\\?"/m);
+      await assert.rejects(noStatus.reconcile(job(unwritable), { finalAttempt: false }), notRetried);
+      assert.match(await eventLines('status-refused'), /^StatusUpdateFailed: Cannot write the pod's status: .*cannot patch resource \\?"pods\/status\\?"/m);
 
-      // The final DELETE refused for good (RBAC without pods delete): said on the pod, not retried.
-      await env.kubectl('-n', NS, 'create', 'serviceaccount', 'no-delete');
-      await env.kubectl('-n', NS, 'create', 'role', 'no-delete', '--verb=get,list,watch,patch', '--resource=pods,pods/status');
-      await env.kubectl('-n', NS, 'create', 'rolebinding', 'no-delete', '--role=no-delete', `--serviceaccount=${NS}:no-delete`);
-      const noDelete = await KubeRestClient.create({
-        kubeConfig: loadKubeConfig({ kubeconfigPath: tokenKubeconfig(env.controlPlane.kubeconfigPath, (await env.kubectl('-n', NS, 'create', 'token', 'no-delete')).trim()) }),
-        qps: 0, burst: 1, userAgent: 'pod-lifecycle-test',
-      });
-      const stuck = new PodReconciler({
-        client: noDelete, provider, logger, nodeName: direct, digests: new StatusDigests(redis, direct),
-        events: new EventRecorder(env.client, { logger, host: 'test' }),
-      });
+      // The final DELETE refused (RBAC without delete): said on the pod, which stays Terminating; not retried.
+      const noDelete = await reconcilerAs('no-delete', 'get,list,watch,patch', 'pods,pods/status');
       const doomed = await createPod('delete-refused', { automountServiceAccountToken: false, containers: [{ name: 'c', image: 'busybox' }] }, direct);
-      await stuck.reconcile(job(doomed), { finalAttempt: false });
+      await noDelete.reconcile(job(doomed), { finalAttempt: false });
       await env.kubectl('-n', NS, 'delete', 'pod', 'delete-refused', '--wait=false');
-      await assert.rejects(stuck.reconcile(job(doomed), { finalAttempt: false }), (err: Error) => err.name === 'UnrecoverableError' && /403/.test(err.message));
+      await assert.rejects(noDelete.reconcile(job(doomed), { finalAttempt: false }), notRetried);
       assert.equal(env.mock.backend.get(refOf(doomed)), undefined, 'gone from the provider');
       assert.ok((await getPod('delete-refused'))?.metadata?.deletionTimestamp, 'the object stays, terminating');
-      const deleteEvents = await env.kubectl('-n', NS, 'get', 'events', '--field-selector', 'involvedObject.name=delete-refused', '-o', 'jsonpath={range .items[*]}{.reason}: {.message}{"\\n"}{end}');
-      assert.match(deleteEvents, /^PodDeleteFailed: The provider stopped the pod, but its object cannot be deleted: .*cannot delete resource \\?"pods\\?"/m);
-      await env.kubectl('-n', NS, 'delete', 'pod', 'delete-refused', '--grace-period=0', '--force');
-      noDelete.close();
-      noStatus.close();
-      limited.close();
+      assert.match(await eventLines('delete-refused'), /^PodDeleteFailed: The provider stopped the pod, but its object cannot be deleted: .*cannot delete resource \\?"pods\\?"/m);
     } finally {
+      for (const client of clients) client.close();
       redis.disconnect();
-      await env.kubectl('-n', NS, 'delete', 'pod', 'retry-always', 'retry-never', '--grace-period=0', '--force', '--wait=false').catch(() => '');
+      await env.kubectl('-n', NS, 'delete', 'pod', 'forbidden-secret', 'status-refused', 'delete-refused', '--grace-period=0', '--force', '--wait=false').catch(() => '');
       for (const p of env.mock.backend.list(direct)) env.mock.backend.delete(p.spec.ref);
+      await provider.close();
     }
   });
 
