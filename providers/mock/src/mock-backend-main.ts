@@ -7,9 +7,9 @@ import { MockBackendServer } from './mock-backend-server.ts';
 const program = new Command('vk-mock-backend')
   .description('The mock provider\'s backend: an in-memory stand-in for a cloud container service.')
   .addOption(new Option('--host <host>', 'listen address').default('127.0.0.1').env('MOCK_BACKEND_HOST'))
-  .addOption(new Option('--port <port>', 'listen port (0 = any free port)').default('7070').env('MOCK_BACKEND_PORT'));
+  .addOption(new Option('--port <port>', 'listen port (0 = any free port)').default(7070).env('MOCK_BACKEND_PORT'));
 program.parse();
-const opts = program.opts<{ host: string; port: string }>();
+const opts = program.opts<{ host: string; port: string | number }>();
 const problems = new ConfigProblems();
 const port = problems.integer('--port', opts.port, 0, 65535);
 try {

@@ -27,7 +27,7 @@ const program = new Command('vk-kubelet-api')
   .addOption(new Option('--provider <name>', 'provider: mock').default('mock').env('VKUBELET_PROVIDER'))
   .addOption(new Option('--provider-config <file>', 'provider config file (TOML); without it only the health port is served').env('VKUBELET_PROVIDER_CONFIG'))
   .addOption(new Option('--host <host>', 'listen address of the kubelet port').default('0.0.0.0').env('KUBELET_API_HOST'))
-  .addOption(new Option('--port <port>', 'kubelet port (HTTPS)').default('10250').env('KUBELET_PORT'))
+  .addOption(new Option('--port <port>', 'kubelet port (HTTPS)').default(10250).env('KUBELET_PORT'))
   .addOption(new Option('--tls-cert-file <file>', 'serving certificate (PEM), reloaded when it changes; absent: requested with a CertificateSigningRequest').env('APISERVER_CERT_LOCATION'))
   .addOption(new Option('--tls-key-file <file>', 'serving key (PEM), reloaded with the certificate').env('APISERVER_KEY_LOCATION'))
   .addOption(new Option('--client-ca-file <file>', 'CA bundle that client certificates must chain to (default: the cluster CA of the kubeconfig or service account)').env('APISERVER_CA_CERT_LOCATION'))
@@ -39,16 +39,16 @@ const program = new Command('vk-kubelet-api')
   .addOption(new Option('--authorization-allowed-cache-ttl-seconds <s>', 'how long an allowing SubjectAccessReview answer is reused').default(300).argParser(seconds).env('KUBELET_API_AUTHORIZATION_ALLOWED_CACHE_TTL_SECONDS'))
   .addOption(new Option('--authorization-denied-cache-ttl-seconds <s>', 'how long a denying SubjectAccessReview answer is reused').default(30).argParser(seconds).env('KUBELET_API_AUTHORIZATION_DENIED_CACHE_TTL_SECONDS'))
   .addOption(new Option('--health-host <host>', 'address of the plain-HTTP /healthz, /readyz and /metrics server (no authentication, for probes)').default('0.0.0.0').env('KUBELET_API_HEALTH_HOST'))
-  .addOption(new Option('--health-port <port>', 'port of the health server (0 = any free port)').default('10248').env('KUBELET_API_HEALTH_PORT'))
+  .addOption(new Option('--health-port <port>', 'port of the health server (0 = any free port)').default(10248).env('KUBELET_API_HEALTH_PORT'))
   .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info').env('LOG_LEVEL'))
   .showHelpAfterError();
 program.parse();
 const opts = program.opts<{
-  kubeconfig?: string; nodename: string; provider: string; providerConfig?: string; host: string; port: string;
+  kubeconfig?: string; nodename: string; provider: string; providerConfig?: string; host: string; port: string | number;
   tlsCertFile?: string; tlsKeyFile?: string; clientCaFile?: string; certDir?: string; tlsSan: string;
   anonymousAuth: boolean; insecureNoAuth: boolean;
   authenticationCacheTtlSeconds: number; authorizationAllowedCacheTtlSeconds: number; authorizationDeniedCacheTtlSeconds: number;
-  healthHost: string; healthPort: string; logLevel: 'info';
+  healthHost: string; healthPort: string | number; logLevel: 'info';
 }>();
 
 const logger = createLogger({ service: 'kubelet-api', level: opts.logLevel });

@@ -30,20 +30,22 @@ const program = new Command('vk-pod-worker')
   .addOption(new Option('--provider <name>', 'provider: mock').default('mock').env('VKUBELET_PROVIDER'))
   .addOption(new Option('--provider-config <file>', 'provider config file (TOML)').env('VKUBELET_PROVIDER_CONFIG'))
   .addOption(new Option('--internal-ip <ip>', 'the node\'s InternalIP, reported as pods\' hostIP').default('127.0.0.1').env('VKUBELET_POD_IP'))
-  .addOption(new Option('--concurrency <n>', 'pods worked at once by this process').default('16').env('VKUBELET_WORKER_CONCURRENCY'))
-  .addOption(new Option('--job-lock-ms <ms>', 'BullMQ job lock: a crashed worker\'s jobs are retried this long (plus --stalled-interval-ms) after it died').default('30000').env('VKUBELET_JOB_LOCK_MS'))
-  .addOption(new Option('--stalled-interval-ms <ms>', 'how often this worker looks for jobs of crashed workers').default('30000').env('VKUBELET_STALLED_INTERVAL_MS'))
-  .addOption(new Option('--kube-api-qps <qps>', 'client-side QPS limit (<= 0: none)').default('100').env('VKUBELET_KUBE_API_QPS'))
-  .addOption(new Option('--kube-api-burst <n>', 'client-side burst').default('200').env('VKUBELET_KUBE_API_BURST'))
+  .addOption(new Option('--concurrency <n>', 'pods worked at once by this process').default(16).env('VKUBELET_WORKER_CONCURRENCY'))
+  .addOption(new Option('--job-lock-ms <ms>', 'BullMQ job lock: a crashed worker\'s jobs are retried this long (plus --stalled-interval-ms) after it died').default(30000).env('VKUBELET_JOB_LOCK_MS'))
+  .addOption(new Option('--stalled-interval-ms <ms>', 'how often this worker looks for jobs of crashed workers').default(30000).env('VKUBELET_STALLED_INTERVAL_MS'))
+  .addOption(new Option('--kube-api-qps <qps>', 'client-side QPS limit (<= 0: none)').default(100).env('VKUBELET_KUBE_API_QPS'))
+  .addOption(new Option('--kube-api-burst <n>', 'client-side burst').default(200).env('VKUBELET_KUBE_API_BURST'))
   .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info').env('LOG_LEVEL'))
   .addOption(new Option('--health-host <host>', 'address of the /healthz, /readyz and /metrics server').default('0.0.0.0').env('VKUBELET_HEALTH_HOST'))
-  .addOption(new Option('--health-port <port>', 'port of the /healthz, /readyz and /metrics server (0 = any free port)').default('8081').env('VKUBELET_HEALTH_PORT'))
-  .addOption(new Option('--shutdown-timeout-ms <ms>', 'how long in-flight work may drain after SIGTERM').default('4000').env('VKUBELET_SHUTDOWN_TIMEOUT_MS'))
+  .addOption(new Option('--health-port <port>', 'port of the /healthz, /readyz and /metrics server (0 = any free port)').default(8081).env('VKUBELET_HEALTH_PORT'))
+  .addOption(new Option('--shutdown-timeout-ms <ms>', 'how long in-flight work may drain after SIGTERM').default(4000).env('VKUBELET_SHUTDOWN_TIMEOUT_MS'))
   .showHelpAfterError();
 program.parse();
+/** A number flag: its default (a number, so --help shows it plainly) or the text given; ConfigProblems reads both. */
+type Num = string | number;
 const raw = program.opts<{
   kubeconfig?: string; redisUrl: string; nodename: string; provider: string; providerConfig?: string; internalIp: string;
-  concurrency: string; jobLockMs: string; stalledIntervalMs: string; kubeApiQps: string; kubeApiBurst: string; logLevel: 'info'; healthHost: string; healthPort: string; shutdownTimeoutMs: string;
+  concurrency: Num; jobLockMs: Num; stalledIntervalMs: Num; kubeApiQps: Num; kubeApiBurst: Num; logLevel: 'info'; healthHost: string; healthPort: Num; shutdownTimeoutMs: Num;
 }>();
 
 const logger = createLogger({ service: 'pod-worker', level: raw.logLevel });
