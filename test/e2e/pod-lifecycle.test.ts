@@ -302,6 +302,11 @@ describe('pod lifecycle: what the provider receives, provider-side changes, fail
       const unwritable = await createPod('status-refused', { automountServiceAccountToken: false, containers: [{ name: 'c', image: 'busybox' }] }, direct);
       await assert.rejects(noStatus.reconcile(job(unwritable), { finalAttempt: false }), notRetried);
       assert.match(await eventLines('status-refused'), /^StatusUpdateFailed: Cannot write the pod's status: .*cannot patch resource \\?"pods\/status\\?"/m);
+      // Its record names the refused provider state (the batch status sync does not bring it back every few seconds)
+      // and no generation (the node resync still gives it a pass every interval).
+      const record = (await new StatusDigests(redis, direct).all()).get(unwritable.metadata!.uid!);
+      assert.ok(record, 'the refusal is recorded');
+      assert.equal(record.generation, undefined);
 
       // The final DELETE refused (RBAC without delete): said on the pod, which stays Terminating; not retried.
       const noDelete = await reconcilerAs('no-delete', 'get,list,watch,patch', 'pods,pods/status');

@@ -181,9 +181,12 @@ export class KubeRestClient {
    * later (429, or a 5xx with Retry-After: API priority and fairness, an API
    * server starting up) is waited out and sent again, as client-go does: at
    * most RETRY_AFTER_ATTEMPTS sends, each wait the Retry-After seconds capped
-   * at RETRY_AFTER_MAX_S. Anything else that is not 2xx is a KubeApiError.
+   * at RETRY_AFTER_MAX_S, and all waits together within the request timeout,
+   * so that a caller with a deadline (a Lease renewal) is not held past it.
+   * Anything else that is not 2xx is a KubeApiError.
    */
   async request<T>(method: string, path: string, options: RequestOptionsLite = {}): Promise<T> {
+    let waitedMs = 0;
     for (let attempt = 1; ; attempt++) {
       await this.#bucket.acquire();
       await this.#refreshHeaders();
@@ -191,9 +194,11 @@ export class KubeRestClient {
       const code = res.statusCode;
       this.#requests?.inc({ verb: method, code: String(code) });
       const waitS = attempt < RETRY_AFTER_ATTEMPTS && (code === 429 || code >= 500) ? retryAfterSeconds(res.headers['retry-after']) : undefined;
-      if (waitS !== undefined) {
+      const waitMs = waitS === undefined ? undefined : Math.min(waitS, RETRY_AFTER_MAX_S) * 1000;
+      if (waitMs !== undefined && waitedMs + waitMs <= this.#timeoutMs) {
+        waitedMs += waitMs;
         await this.#read(res, method, path, true);
-        await delay(Math.min(waitS, RETRY_AFTER_MAX_S) * 1000, undefined, { signal: options.signal });
+        await delay(waitMs, undefined, { signal: options.signal });
         continue;
       }
       const text = await this.#read(res, method, path, options.discardBody === true && code >= 200 && code < 300);

@@ -24,7 +24,7 @@ export interface ListWatchOptions<T extends Versioned> {
 
 /** A watch that ends sooner than this without a single event counts as failed (client-go's "very short watch"). */
 const SHORT_WATCH_MS = 1000;
-/** After this many failures in a row the loop lists again instead of resuming the watch. */
+/** After this many failures in a row (no successful list or watch between them) the loop lists again instead of resuming the watch. */
 const RELIST_AFTER_FAILURES = 3;
 
 /**
@@ -50,6 +50,7 @@ export async function runListWatch<T extends Versioned>(o: ListWatchOptions<T>):
         }, { accept: o.metadataOnly ? METADATA_ONLY.list : undefined });
         await o.onList(items);
         resourceVersion = listed;
+        failures = 0;
       }
       const started = Date.now();
       let events = 0;
@@ -64,6 +65,7 @@ export async function runListWatch<T extends Versioned>(o: ListWatchOptions<T>):
       if (events === 0 && lastedMs < SHORT_WATCH_MS && !o.signal.aborted) {
         throw new VkError(ErrorCodes.KUBE_API, `the watch of ${o.path} ended after ${lastedMs} ms without an event`);
       }
+      failures = 0;
     } catch (err) {
       if (o.signal.aborted) break;
       if (isKubeGone(err)) {

@@ -152,6 +152,9 @@ export function resolveAgentSettings(flags: RawAgentFlags): AgentSettings {
     kubeletPort: flags.kubeletPort,
   };
 
+  // Checked once, under the flag's name, however many nodes take it as their default.
+  const kubeletPortFlag = problems.integer('--kubelet-port', defaults.kubeletPort, 1, 65535);
+
   let entries: { key: string; entry: NodeFileEntry }[];
   if (flags.config) {
     entries = readNodesFile(flags.config, problems).map((entry, i) => ({ key: `${flags.config} nodes[${i}]`, entry }));
@@ -200,7 +203,9 @@ export function resolveAgentSettings(flags: RawAgentFlags): AgentSettings {
 
     const internalIP = entry['internal-ip'] ?? defaults.internalIP;
     if (!isIP(internalIP)) problems.add(k('--internal-ip', 'internal-ip'), `"${internalIP}" is not an IP address`);
-    const kubeletPort = problems.integer(k('--kubelet-port', 'kubelet-port'), entry['kubelet-port'] ?? defaults.kubeletPort, 1, 65535);
+    const kubeletPort = entry['kubelet-port'] === undefined
+      ? kubeletPortFlag
+      : problems.integer(k('--kubelet-port', 'kubelet-port'), entry['kubelet-port'], 1, 65535);
 
     nodes.push({
       name, provider: provider as ProviderName, providerConfig, operatingSystem: os as OperatingSystem,

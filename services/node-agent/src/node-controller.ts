@@ -188,7 +188,9 @@ export class NodeController {
     const conditions = stampConditions(node.status?.conditions, new Date().toISOString());
     const body = { status: nodeStatus(settings, provider.describeNode(), conditions) };
     try {
-      this.#node = await client.patch<NodeObject>(`/api/v1/nodes/${encodeURIComponent(settings.name)}/status`, body, PatchType.StrategicMerge);
+      // Bounded by the renew interval: an API server asking to retry later must not hold up the Lease renewal after it.
+      this.#node = await client.patch<NodeObject>(`/api/v1/nodes/${encodeURIComponent(settings.name)}/status`, body, PatchType.StrategicMerge,
+        { signal: AbortSignal.timeout(Math.max(1000, this.#o.renewIntervalMs)) });
     } catch (err) {
       if (isKubeNotFound(err)) {
         this.#log.warn('node object is gone: re-creating it');

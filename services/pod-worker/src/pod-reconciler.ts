@@ -132,6 +132,9 @@ export class PodReconciler {
       // Refused for good (RBAC without pods/status, a provider value the API server rejects): said on the pod, and
       // not retried until something changes (the node resync tries again, and says it again).
       if (!isKubeRefusal(err)) throw err;
+      // The record names this provider state, so the batch status sync does not bring the same refusal back every
+      // few seconds, and no generation, so the node resync still gives the pod a pass every interval.
+      await this.#o.digests.set(provided, undefined).catch((e: unknown) => this.#o.logger.warn({ err: e }, 'cannot record the refused status'));
       await this.#event(pod, 'Warning', 'StatusUpdateFailed', `Cannot write the pod's status: ${(err as Error).message}`)
         .catch((e: unknown) => this.#o.logger.warn({ err: e }, 'cannot record the status failure Event'));
       throw new UnrecoverableError((err as Error).message);
@@ -325,8 +328,10 @@ export class PodReconciler {
   /** An image change the provider did not apply: a Warning Event (the resolver has named a missing reference already). */
   async #updateFailed(pod: V1Pod, err: unknown): Promise<void> {
     if (hasCode(err, ErrorCodes.POD_REFERENCE_MISSING)) return;
-    const reason = hasCode(err, ErrorCodes.POD_INVALID) ? 'InvalidPodSpec' : 'ProviderUpdateFailed';
-    await this.#event(pod, 'Warning', reason, `Cannot apply the pod's image change in provider: ${(err as Error).message}`)
+    const kubeApi = hasCode(err, ErrorCodes.KUBE_API);
+    const reason = hasCode(err, ErrorCodes.POD_INVALID) ? 'InvalidPodSpec' : kubeApi ? 'Failed' : 'ProviderUpdateFailed';
+    const what = kubeApi ? 'Cannot prepare the pod\'s image change' : 'Cannot apply the pod\'s image change in provider';
+    await this.#event(pod, 'Warning', reason, `${what}: ${(err as Error).message}`)
       .catch((e: unknown) => this.#o.logger.warn({ err: e }, 'cannot record the update failure Event'));
   }
 
