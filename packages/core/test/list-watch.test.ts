@@ -52,6 +52,42 @@ describe('runListWatch', function () {
     await loop;
   });
 
+  it('counts only failures in a row: failed lists followed by a good one do not make the next refused watch list again at once', async function () {
+    this.timeout(30_000);
+    let listsAnswered = 0;
+    const lists: number[] = [];
+    const watches: number[] = [];
+    server = createServer((req, res) => {
+      if (req.url?.includes('watch=true')) {
+        watches.push(performance.now());
+        res.writeHead(403, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ kind: 'Status', code: 403, reason: 'Forbidden', message: 'cannot watch' }));
+        return;
+      }
+      lists.push(performance.now());
+      listsAnswered++;
+      // The first two lists fail; the third succeeds.
+      if (listsAnswered <= 2) {
+        res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ kind: 'Status', code: 500, message: 'etcd unavailable' }));
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ kind: 'PodList', metadata: { resourceVersion: '10' }, items: [] }));
+    });
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    client = await KubeRestClient.create({
+      kubeConfig: { getCurrentCluster: () => ({ server: `http://127.0.0.1:${port}` }), applyToHTTPSOptions: async () => {} },
+      qps: 0, burst: 0, userAgent: 'test',
+    });
+    const loop = runListWatch({ client, path: '/api/v1/pods', onList: () => undefined, onEvent: () => undefined, logger, signal: stop.signal });
+    await waitFor('two refused watches after the good list', () => watches.length >= 2, { intervalMs: 50 });
+    assert.equal(lists.length, 3, 'no list after the first refused watch');
+    stop.abort();
+    await loop;
+  });
+
   it('waits before reopening a watch that the server ends at once without an event, instead of looping', async () => {
     let watches: number[];
     ({ server, client, watches } = await collection((req, res) => {
