@@ -17,7 +17,7 @@ export class ConfigProblems {
    * problem is added (and NaN or the bad value returned) when it is not one.
    */
   integer(key: string, raw: string | number, min: number, max?: number): number {
-    const n = typeof raw === 'number' ? raw : raw.trim() === '' ? NaN : Number(raw);
+    const n = toNumber(raw);
     if (!Number.isInteger(n) || n < min || (max !== undefined && n > max)) {
       this.add(key, `must be an integer ${max === undefined ? `>= ${min}` : `from ${min} to ${max}`}, got "${raw}"`);
     }
@@ -26,7 +26,7 @@ export class ConfigProblems {
 
   /** `raw` as a finite number >= `min`; a problem is added when it is not one. */
   number(key: string, raw: string | number, min: number): number {
-    const n = typeof raw === 'number' ? raw : raw.trim() === '' ? NaN : Number(raw);
+    const n = toNumber(raw);
     if (!Number.isFinite(n) || n < min) this.add(key, `must be a number >= ${min}, got "${raw}"`);
     return n;
   }
@@ -53,6 +53,11 @@ export class ConfigProblems {
       details: { problems: [...this.#problems] },
     });
   }
+}
+
+/** A flag's, env's or file's number; blank text is NaN (Number('') would be 0). */
+function toNumber(raw: string | number): number {
+  return typeof raw === 'number' ? raw : raw.trim() === '' ? NaN : Number(raw);
 }
 
 const ajv = new Ajv({ allErrors: true, strict: true, useDefaults: true });

@@ -52,6 +52,8 @@ function statusOf(err: unknown): number | undefined {
 export const isKubeNotFound = (err: unknown): boolean => statusOf(err) === 404;
 export const isKubeConflict = (err: unknown): boolean => statusOf(err) === 409;
 export const isKubeGone = (err: unknown): boolean => statusOf(err) === 410;
+/** The API server refused the request for good: forbidden (RBAC, 403) or invalid (422). */
+export const isKubeRefusal = (err: unknown): boolean => statusOf(err) === 403 || statusOf(err) === 422;
 export const isKubeAlreadyExists = (err: unknown): boolean =>
   statusOf(err) === 409 && (err as KubeApiError).reason === 'AlreadyExists';
 

@@ -142,8 +142,6 @@ const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
  */
 export function resolveAgentSettings(flags: RawAgentFlags): AgentSettings {
   const problems = new ConfigProblems();
-  const int = (key: string, raw: string, min: number): number => problems.integer(key, raw, min);
-  const num = (key: string, raw: string, min: number): number => problems.number(key, raw, min);
 
   const defaults = {
     os: flags.os, provider: flags.provider, providerConfig: flags.providerConfig, taint: flags.taint,
@@ -219,20 +217,20 @@ export function resolveAgentSettings(flags: RawAgentFlags): AgentSettings {
     clusterDomain: flags.clusterDomain,
     startupTimeoutMs: parseDurationMs('--startup-timeout', flags.startupTimeout, problems),
     healthPort: problems.integer('--health-port', flags.healthPort, 0, 65535),
-    kubeApiQps: num('--kube-api-qps', flags.kubeApiQps, -1),
-    kubeApiBurst: int('--kube-api-burst', flags.kubeApiBurst, 1),
-    nodeLeaseDurationSeconds: int('--node-lease-duration-seconds', flags.nodeLeaseDurationSeconds, 1),
-    nodeLeaseRenewIntervalSeconds: num('--node-lease-renew-interval-seconds', flags.nodeLeaseRenewIntervalSeconds, 0.1),
-    nodeStatusUpdateIntervalSeconds: num('--node-status-update-interval-seconds', flags.nodeStatusUpdateIntervalSeconds, 1),
-    resyncIntervalSeconds: num('--resync-interval-seconds', flags.resyncIntervalSeconds, 1),
-    statusSyncIntervalSeconds: num('--status-sync-interval-seconds', flags.statusSyncIntervalSeconds, 0),
+    kubeApiQps: problems.number('--kube-api-qps', flags.kubeApiQps, -1),
+    kubeApiBurst: problems.integer('--kube-api-burst', flags.kubeApiBurst, 1),
+    nodeLeaseDurationSeconds: problems.integer('--node-lease-duration-seconds', flags.nodeLeaseDurationSeconds, 1),
+    nodeLeaseRenewIntervalSeconds: problems.number('--node-lease-renew-interval-seconds', flags.nodeLeaseRenewIntervalSeconds, 0.1),
+    nodeStatusUpdateIntervalSeconds: problems.number('--node-status-update-interval-seconds', flags.nodeStatusUpdateIntervalSeconds, 1),
+    resyncIntervalSeconds: problems.number('--resync-interval-seconds', flags.resyncIntervalSeconds, 1),
+    statusSyncIntervalSeconds: problems.number('--status-sync-interval-seconds', flags.statusSyncIntervalSeconds, 0),
     leaderElection: {
       enabled: flags.leaderElect,
       namespace: flags.leaderElectionNamespace,
       name: flags.leaderElectionName,
-      leaseDurationSeconds: num('--leader-election-lease-duration', flags.leaderElectionLeaseDuration, 1),
-      renewDeadlineSeconds: num('--leader-election-renew-deadline', flags.leaderElectionRenewDeadline, 0.5),
-      retryPeriodSeconds: num('--leader-election-retry-period', flags.leaderElectionRetryPeriod, 0.1),
+      leaseDurationSeconds: problems.number('--leader-election-lease-duration', flags.leaderElectionLeaseDuration, 1),
+      renewDeadlineSeconds: problems.number('--leader-election-renew-deadline', flags.leaderElectionRenewDeadline, 0.5),
+      retryPeriodSeconds: problems.number('--leader-election-retry-period', flags.leaderElectionRetryPeriod, 0.1),
     },
   };
   if (settings.nodeLeaseRenewIntervalSeconds >= settings.nodeLeaseDurationSeconds) {

@@ -1,7 +1,7 @@
 import { UnrecoverableError } from 'bullmq';
 import type { V1Pod } from '@kubernetes/client-node';
 import {
-  ErrorCodes, PatchType, hasCode, isKubeConflict, isKubeNotFound, isPermanent,
+  ErrorCodes, PatchType, hasCode, isKubeConflict, isKubeNotFound, isKubeRefusal, isPermanent,
   type EventRecorder, type KubeRestClient, type Logger, type PodJobData, type PodRef, type Provider, type ProviderPod,
 } from '@vk-ts/core';
 import { forgetPod } from './forget-pod.ts';
@@ -135,8 +135,7 @@ export class PodReconciler {
       // The record names this provider state, so the batch status sync does not bring the same refusal back every
       // few seconds, and no generation, so the node resync still gives the pod a pass every interval.
       await this.#o.digests.set(provided, undefined).catch((e: unknown) => this.#o.logger.warn({ err: e }, 'cannot record the refused status'));
-      await this.#event(pod, 'Warning', 'StatusUpdateFailed', `Cannot write the pod's status: ${(err as Error).message}`)
-        .catch((e: unknown) => this.#o.logger.warn({ err: e }, 'cannot record the status failure Event'));
+      await this.#warn(pod, 'StatusUpdateFailed', `Cannot write the pod's status: ${(err as Error).message}`);
       throw new UnrecoverableError((err as Error).message);
     }
     if (written === 'gone') {
@@ -200,8 +199,7 @@ export class PodReconciler {
       if (isKubeNotFound(err) || isKubeConflict(err)) return DONE;
       if (!isKubeRefusal(err)) throw err;
       // Refused for good (RBAC without pods delete): said on the pod, which stays Terminating; the node resync tries again.
-      await this.#event(pod, 'Warning', 'PodDeleteFailed', `The provider stopped the pod, but its object cannot be deleted: ${(err as Error).message}`)
-        .catch((e: unknown) => this.#o.logger.warn({ err: e }, 'cannot record the delete failure Event'));
+      await this.#warn(pod, 'PodDeleteFailed', `The provider stopped the pod, but its object cannot be deleted: ${(err as Error).message}`);
       throw new UnrecoverableError((err as Error).message);
     }
     return DONE;
@@ -331,19 +329,18 @@ export class PodReconciler {
     const kubeApi = hasCode(err, ErrorCodes.KUBE_API);
     const reason = hasCode(err, ErrorCodes.POD_INVALID) ? 'InvalidPodSpec' : kubeApi ? 'Failed' : 'ProviderUpdateFailed';
     const what = kubeApi ? 'Cannot prepare the pod\'s image change' : 'Cannot apply the pod\'s image change in provider';
-    await this.#event(pod, 'Warning', reason, `${what}: ${(err as Error).message}`)
-      .catch((e: unknown) => this.#o.logger.warn({ err: e }, 'cannot record the update failure Event'));
+    await this.#warn(pod, reason, `${what}: ${(err as Error).message}`);
+  }
+
+  /** A Warning Event on the pod for a failure already being handled: a failure to record it is only logged. */
+  #warn(pod: V1Pod, reason: string, message: string): Promise<void> {
+    return this.#event(pod, 'Warning', reason, message).catch((err: unknown) => this.#o.logger.warn({ err, reason }, 'cannot record the Warning Event'));
   }
 
   #event(pod: V1Pod, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
     const m = pod.metadata!;
     return this.#o.events.record({ kind: 'Pod', name: m.name!, namespace: m.namespace!, uid: m.uid! }, type, reason, message);
   }
-}
-
-/** The API server refused a request for good: forbidden (RBAC) or invalid (422). */
-function isKubeRefusal(err: unknown): boolean {
-  return hasCode(err, ErrorCodes.KUBE_API) && [403, 422].includes((err as { statusCode?: number }).statusCode ?? 0);
 }
 
 /** `provider.getPod`, asked once per pod uid: a second call for the same pod answers the first call's answer. */
