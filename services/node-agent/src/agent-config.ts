@@ -53,7 +53,7 @@ export interface AgentSettings {
   };
 }
 
-/** Flags and env as commander hands them over (strings unless parsed). */
+/** Flags and env as commander hands them over: text from the command line and env, numbers where a numeric default was not overridden. */
 export interface RawAgentFlags {
   config?: string;
   kubeconfig?: string;
@@ -67,23 +67,23 @@ export interface RawAgentFlags {
   disableTaint?: boolean;
   nodeLabels?: string;
   internalIp: string;
-  kubeletPort: string;
+  kubeletPort: string | number;
   clusterDomain: string;
   startupTimeout: string;
-  healthPort: string;
-  kubeApiQps: string;
-  kubeApiBurst: string;
-  nodeLeaseDurationSeconds: string;
-  nodeLeaseRenewIntervalSeconds: string;
-  nodeStatusUpdateIntervalSeconds: string;
-  resyncIntervalSeconds: string;
-  statusSyncIntervalSeconds: string;
+  healthPort: string | number;
+  kubeApiQps: string | number;
+  kubeApiBurst: string | number;
+  nodeLeaseDurationSeconds: string | number;
+  nodeLeaseRenewIntervalSeconds: string | number;
+  nodeStatusUpdateIntervalSeconds: string | number;
+  resyncIntervalSeconds: string | number;
+  statusSyncIntervalSeconds: string | number;
   leaderElect: boolean;
   leaderElectionNamespace: string;
   leaderElectionName: string;
-  leaderElectionLeaseDuration: string;
-  leaderElectionRenewDeadline: string;
-  leaderElectionRetryPeriod: string;
+  leaderElectionLeaseDuration: string | number;
+  leaderElectionRenewDeadline: string | number;
+  leaderElectionRetryPeriod: string | number;
 }
 
 /** A `[[nodes]]` table of the --config file; keys mirror the per-node flags. */

@@ -10,11 +10,11 @@ writeFileSync(goodProviderConfig, 'endpoint = "http://127.0.0.1:1"\n');
 
 function flags(over: Partial<RawAgentFlags> = {}): RawAgentFlags {
   return {
-    nodename: 'vk', os: 'Linux', provider: 'mock', providerConfig: goodProviderConfig, internalIp: '127.0.0.1', kubeletPort: '10250',
-    clusterDomain: 'cluster.local', startupTimeout: '0', healthPort: '8080', kubeApiQps: '50', kubeApiBurst: '100',
-    nodeLeaseDurationSeconds: '40', nodeLeaseRenewIntervalSeconds: '10', nodeStatusUpdateIntervalSeconds: '60', resyncIntervalSeconds: '60', statusSyncIntervalSeconds: '5',
-    leaderElect: false, leaderElectionNamespace: 'kube-system', leaderElectionName: 'vk', leaderElectionLeaseDuration: '15',
-    leaderElectionRenewDeadline: '10', leaderElectionRetryPeriod: '2', ...over,
+    nodename: 'vk', os: 'Linux', provider: 'mock', providerConfig: goodProviderConfig, internalIp: '127.0.0.1', kubeletPort: 10250,
+    clusterDomain: 'cluster.local', startupTimeout: '0', healthPort: 8080, kubeApiQps: 50, kubeApiBurst: 100,
+    nodeLeaseDurationSeconds: 40, nodeLeaseRenewIntervalSeconds: 10, nodeStatusUpdateIntervalSeconds: 60, resyncIntervalSeconds: 60, statusSyncIntervalSeconds: 5,
+    leaderElect: false, leaderElectionNamespace: 'kube-system', leaderElectionName: 'vk', leaderElectionLeaseDuration: 15,
+    leaderElectionRenewDeadline: 10, leaderElectionRetryPeriod: 2, ...over,
   };
 }
 
@@ -24,6 +24,19 @@ describe('node-agent configuration', () => {
     assert.deepEqual(s.nodes[0]!.taint, { key: 'virtual-kubelet.io/provider', value: 'mock', effect: 'NoSchedule' });
     assert.equal(s.nodes[0]!.providerConfig['pods'], '1000');
     assert.equal(s.nodes[0]!.operatingSystem, 'linux');
+  });
+
+  it('reads numbers given as text (flags, env) as the numeric defaults commander hands over as numbers', () => {
+    const asText = resolveAgentSettings(flags({ kubeletPort: '10251', healthPort: '0', kubeApiQps: '-1', nodeLeaseRenewIntervalSeconds: '2.5', leaderElectionRetryPeriod: '0.5' }));
+    assert.equal(asText.nodes[0]!.kubeletPort, 10251);
+    assert.equal(asText.healthPort, 0);
+    assert.equal(asText.kubeApiQps, -1);
+    assert.equal(asText.nodeLeaseRenewIntervalSeconds, 2.5);
+    assert.equal(asText.leaderElection.retryPeriodSeconds, 0.5);
+    const byDefault = resolveAgentSettings(flags());
+    assert.equal(byDefault.nodes[0]!.kubeletPort, 10250);
+    assert.equal(byDefault.kubeApiBurst, 100);
+    assert.equal(byDefault.leaderElection.leaseDurationSeconds, 15);
   });
 
   it('accepts a whole taint in --taint, the split env-style form, and --disable-taint', () => {
