@@ -69,7 +69,7 @@ describe('node-agent', function () {
     assert.deepEqual(node.spec.taints?.filter((t) => t.key === 'virtual-kubelet.io/provider'), [{ key: 'virtual-kubelet.io/provider', value: 'mock', effect: 'NoSchedule' }]);
     // The lifecycle controller puts node.kubernetes.io/not-ready on a new node until it sees it Ready.
     await waitFor('not-ready taint removed', async () => !(await getNode('na-basic'))?.spec.taints?.some((t) => t.key === 'node.kubernetes.io/not-ready'));
-    assert.deepEqual(node.status.capacity, { cpu: '8', memory: '32Gi', pods: '500' });
+    assert.deepEqual(node.status.capacity, { cpu: '8', memory: '32Gi', pods: '500', 'ephemeral-storage': '100Gi' });
     assert.deepEqual(node.status.addresses, [{ type: 'InternalIP', address: '127.0.0.1' }, { type: 'Hostname', address: 'na-basic' }]);
     assert.equal(node.status.daemonEndpoints?.kubeletEndpoint?.Port, 10777);
     assert.match(node.status.nodeInfo!.kubeletVersion, /^v1\.37\.\d+-vk-ts-/);

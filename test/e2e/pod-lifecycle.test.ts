@@ -161,6 +161,25 @@ describe('pod lifecycle: what the provider receives, provider-side changes, fail
     assert.equal(env.mock.backend.get(refOf(started))!.spec.containers[0]!.env['TOKEN'], 't0k3n');
   });
 
+  it('gets a pod requesting ephemeral storage scheduled onto the node, and hands it the node\'s ephemeral storage where the container sets no limit', async () => {
+    // No nodeName: the real scheduler must find that the node has ephemeral storage to give.
+    await env.client.create<V1Pod>(`/api/v1/namespaces/${NS}/pods`, {
+      apiVersion: 'v1', kind: 'Pod', metadata: { name: 'scratchy' },
+      spec: {
+        nodeSelector: { 'kubernetes.io/hostname': NODE }, tolerations: TOLERATE,
+        containers: [{
+          name: 'c', image: 'busybox', resources: { requests: { 'ephemeral-storage': '2Gi' } },
+          env: [{ name: 'DISK_GI', valueFrom: { resourceFieldRef: { resource: 'limits.ephemeral-storage', divisor: '1Gi' } } }],
+        }],
+      },
+    });
+    const pod = await waitPhase('scratchy', 'Running');
+    assert.equal(pod.spec!.nodeName, NODE);
+    const node = await env.client.get<{ status: { allocatable: Record<string, string> } }>(`/api/v1/nodes/${NODE}`);
+    assert.equal(node.status.allocatable['ephemeral-storage'], '100Gi', 'the mock\'s default');
+    assert.equal(env.mock.backend.get(refOf(pod))!.spec.containers[0]!.env['DISK_GI'], '100');
+  });
+
   it('shows a container that exits in the provider on the pod within seconds, and a pod the provider lost as Failed with a Warning Event', async () => {
     await createPod('exits', { containers: [{ name: 'a', image: 'busybox' }, { name: 'b', image: 'busybox' }] });
     await createPod('lost', { containers: [{ name: 'c', image: 'busybox' }] });

@@ -14,6 +14,7 @@ export interface MockProviderConfig {
   cpu: string;
   memory: string;
   pods: string;
+  'ephemeral-storage': string;
   'nvidia.com/gpu'?: string;
 }
 
@@ -26,6 +27,10 @@ const mockSchema = compileSchema<MockProviderConfig>({
     cpu: { type: 'string', pattern: QUANTITY_PATTERN, default: '20' },
     memory: { type: 'string', pattern: QUANTITY_PATTERN, default: '100Gi' },
     pods: { type: 'string', pattern: QUANTITY_PATTERN, default: '1000' },
+    // Published so that pods requesting ephemeral storage fit the node (the
+    // scheduler treats an absent resource as 0), and so that a downward API
+    // limits.ephemeral-storage with no limit reads the node's, as on a kubelet.
+    'ephemeral-storage': { type: 'string', pattern: QUANTITY_PATTERN, default: '100Gi' },
     'nvidia.com/gpu': { type: 'string', pattern: QUANTITY_PATTERN },
   },
 });
@@ -88,7 +93,7 @@ export function createProvider(spec: ProviderSpec): Provider {
   switch (spec.provider) {
     case 'mock': {
       const config = spec.config as unknown as MockProviderConfig;
-      const capacity: Record<string, string> = { cpu: config.cpu, memory: config.memory, pods: config.pods };
+      const capacity: Record<string, string> = { cpu: config.cpu, memory: config.memory, pods: config.pods, 'ephemeral-storage': config['ephemeral-storage'] };
       if (config['nvidia.com/gpu']) capacity['nvidia.com/gpu'] = config['nvidia.com/gpu'];
       const node: NodeDescription = {
         operatingSystem: spec.operatingSystem,
