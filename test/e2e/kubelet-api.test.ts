@@ -80,8 +80,9 @@ describe('kubelet-api: the kubelet\'s TLS, authentication, authorization, stats 
     writeFileSync(certFiles.key, readFileSync(first.key));
     port = await freePort();
     const common = ['--kubeconfig', env.controlPlane.kubeconfigPath, '--nodename', NODE, '--provider-config', cfg];
+    // Switches set to off through the environment, as a chart or compose file writes them: they must stay off (the 401 test below).
     api = ServiceProcess.start('kubelet-api', [...common, '--host', host, '--port', String(port), '--health-port', '0',
-      '--tls-cert-file', certFiles.cert, '--tls-key-file', certFiles.key]);
+      '--tls-cert-file', certFiles.cert, '--tls-key-file', certFiles.key], { KUBELET_API_INSECURE_NO_AUTH: 'false', KUBELET_API_ANONYMOUS_AUTH: 'false' });
     running.push(api,
       ServiceProcess.start('node-agent', [...common, '--redis-url', env.redis.url, '--internal-ip', host, '--kubelet-port', String(port), '--health-port', '0']),
       ServiceProcess.start('pod-worker', [...common, '--redis-url', env.redis.url, '--health-port', '0']));

@@ -19,7 +19,7 @@ function assertNames(output: string, lines: string[]): void {
   for (const line of lines) assert.ok(output.includes(line), `names ${line}:\n${output}`);
 }
 
-describe('services given bad numbers or a bad endpoint in flags and environment', function () {
+describe('services given bad numbers, switches or a bad endpoint in flags and environment', function () {
   this.timeout(60_000);
   const dir = mkdtempSync(join(tmpdir(), 'vk-flags-'));
 
@@ -48,6 +48,17 @@ describe('services given bad numbers or a bad endpoint in flags and environment'
     assertNames(await refused(ServiceProcess.start('kubelet-api', ['--nodename', 'flags-bad', '--port', '-1', '--health-port', '10248x'])), [
       '--port: must be an integer from 0 to 65535, got "-1"',
       '--health-port: must be an integer from 0 to 65535, got "10248x"',
+    ]);
+  });
+
+  it('node-agent and kubelet-api exit 2 naming a switch that is neither true nor false, from a flag or the environment', async () => {
+    assertNames(await refused(ServiceProcess.start('node-agent', ['--nodename', 'flags-bad', '--no-pod-watcher', '--disable-taint=sometimes'], { VKUBELET_PROVIDER_CONFIG: '', VKUBELET_LEADER_ELECT: 'maybe' })), [
+      '--disable-taint: must be true or false, got "sometimes"',
+      '--leader-elect: must be true or false, got "maybe"',
+    ]);
+    assertNames(await refused(ServiceProcess.start('kubelet-api', ['--nodename', 'flags-bad'], { KUBELET_API_INSECURE_NO_AUTH: 'nope', KUBELET_API_ANONYMOUS_AUTH: 'enabled' })), [
+      '--insecure-no-auth: must be true or false, got "nope"',
+      '--anonymous-auth: must be true or false, got "enabled"',
     ]);
   });
 

@@ -31,6 +31,22 @@ export class ConfigProblems {
     return n;
   }
 
+  /**
+   * A switch: `true` as given by a bare flag, or text from `--flag=<value>` or
+   * the environment. true/1/yes/on and false/0/no/off (any case) are read; an
+   * empty value is off. Anything else is a problem, never "on": commander
+   * alone turns a boolean flag on whenever its env variable is set, even to
+   * "false", which for --insecure-no-auth meant no authentication at all.
+   */
+  boolean(key: string, raw: boolean | string | undefined): boolean {
+    if (raw === undefined || typeof raw === 'boolean') return raw ?? false;
+    const text = raw.trim().toLowerCase();
+    if (['true', '1', 'yes', 'on'].includes(text)) return true;
+    if (['false', '0', 'no', 'off', ''].includes(text)) return false;
+    this.add(key, `must be true or false, got "${raw}"`);
+    return false;
+  }
+
   get count(): number {
     return this.#problems.length;
   }

@@ -30,4 +30,13 @@ describe('ConfigProblems', () => {
       return true;
     });
   });
+
+  it('reads a switch as true or false from a bare flag or from text, and never turns on what it cannot read', () => {
+    const problems = new ConfigProblems();
+    for (const on of [true, 'true', 'TRUE', '1', 'yes', 'on']) assert.equal(problems.boolean('--x', on), true, String(on));
+    for (const off of [undefined, false, 'false', 'False', '0', 'no', 'off', '']) assert.equal(problems.boolean('--x', off), false, String(off));
+    assert.equal(problems.count, 0);
+    assert.equal(problems.boolean('--insecure-no-auth', 'nope'), false);
+    assert.throws(() => problems.throwIfAny('test configuration'), /--insecure-no-auth: must be true or false, got "nope"/);
+  });
 });

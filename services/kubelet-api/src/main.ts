@@ -33,8 +33,8 @@ const program = new Command('vk-kubelet-api')
   .addOption(new Option('--client-ca-file <file>', 'CA bundle that client certificates must chain to (default: the cluster CA of the kubeconfig or service account)').env('APISERVER_CA_CERT_LOCATION'))
   .addOption(new Option('--cert-dir <dir>', 'where a CSR-issued serving certificate and key are kept across restarts (default: memory only)').env('KUBELET_API_CERT_DIR'))
   .addOption(new Option('--tls-san <names>', 'extra SANs (comma-separated IPs and DNS names) for a CSR-issued certificate, besides the node\'s addresses').default('').env('KUBELET_API_TLS_SANS'))
-  .addOption(new Option('--anonymous-auth', 'treat requests without credentials as system:anonymous (then authorized) instead of answering 401').default(false).env('KUBELET_API_ANONYMOUS_AUTH'))
-  .addOption(new Option('--insecure-no-auth', 'serve every request without authentication or authorization: local experiments only').default(false).env('KUBELET_API_INSECURE_NO_AUTH'))
+  .addOption(new Option('--anonymous-auth [true|false]', 'treat requests without credentials as system:anonymous (then authorized) instead of answering 401').preset(true).default(false).env('KUBELET_API_ANONYMOUS_AUTH'))
+  .addOption(new Option('--insecure-no-auth [true|false]', 'serve every request without authentication or authorization: local experiments only').preset(true).default(false).env('KUBELET_API_INSECURE_NO_AUTH'))
   .addOption(new Option('--authentication-cache-ttl-seconds <s>', 'how long a TokenReview answer is reused (rejections: at most 10 s)').default(120).argParser(seconds).env('KUBELET_API_AUTHENTICATION_CACHE_TTL_SECONDS'))
   .addOption(new Option('--authorization-allowed-cache-ttl-seconds <s>', 'how long an allowing SubjectAccessReview answer is reused').default(300).argParser(seconds).env('KUBELET_API_AUTHORIZATION_ALLOWED_CACHE_TTL_SECONDS'))
   .addOption(new Option('--authorization-denied-cache-ttl-seconds <s>', 'how long a denying SubjectAccessReview answer is reused').default(30).argParser(seconds).env('KUBELET_API_AUTHORIZATION_DENIED_CACHE_TTL_SECONDS'))
@@ -46,7 +46,7 @@ program.parse();
 const opts = program.opts<{
   kubeconfig?: string; nodename: string; provider: string; providerConfig?: string; host: string; port: string | number;
   tlsCertFile?: string; tlsKeyFile?: string; clientCaFile?: string; certDir?: string; tlsSan: string;
-  anonymousAuth: boolean; insecureNoAuth: boolean;
+  anonymousAuth: boolean | string; insecureNoAuth: boolean | string;
   authenticationCacheTtlSeconds: number; authorizationAllowedCacheTtlSeconds: number; authorizationDeniedCacheTtlSeconds: number;
   healthHost: string; healthPort: string | number; logLevel: 'info';
 }>();
@@ -54,6 +54,8 @@ const opts = program.opts<{
 const logger = createLogger({ service: 'kubelet-api', level: opts.logLevel });
 const registry = createMetricsRegistry('kubelet-api');
 const problems = new ConfigProblems();
+const anonymousAuth = problems.boolean('--anonymous-auth', opts.anonymousAuth);
+const insecureNoAuth = problems.boolean('--insecure-no-auth', opts.insecureNoAuth);
 if (Boolean(opts.tlsCertFile) !== Boolean(opts.tlsKeyFile)) problems.add('--tls-cert-file/--tls-key-file', 'give both or neither');
 for (const key of ['authenticationCacheTtlSeconds', 'authorizationAllowedCacheTtlSeconds', 'authorizationDeniedCacheTtlSeconds'] as const) {
   if (!Number.isFinite(opts[key]) || opts[key] < 0) problems.add(`--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, 'must be a number of seconds >= 0');
@@ -83,7 +85,7 @@ try {
     } catch (err) {
       problems.add('--client-ca-file', `cannot read: ${(err as Error).message}`);
     }
-    if (!clientCa && !opts.insecureNoAuth) problems.add('--client-ca-file', 'no client CA: none given and the kubeconfig names no cluster CA');
+    if (!clientCa && !insecureNoAuth) problems.add('--client-ca-file', 'no client CA: none given and the kubeconfig names no cluster CA');
     problems.throwIfAny('kubelet-api configuration');
     const provider = createProvider({ provider: opts.provider as ProviderName, nodeName: opts.nodename, operatingSystem: 'linux', internalIP: '127.0.0.1', config: providerConfig });
     serving = { client, provider, clientCa };
@@ -108,7 +110,7 @@ if (!serving) {
   const { client, provider, clientCa } = serving;
   closers.push(() => client.close(), () => provider.close());
   let auth: AppAuth;
-  if (opts.insecureNoAuth) {
+  if (insecureNoAuth) {
     auth = { insecureNoAuth: true };
     logger.warn({ insecureNoAuth: true },
       'INSECURE: --insecure-no-auth is set: every request to the kubelet port is served WITHOUT authentication or authorization. ' +
@@ -116,7 +118,7 @@ if (!serving) {
   } else {
     const tokens = new TokenReviewer({ client, logger, authenticatedTtlMs: opts.authenticationCacheTtlSeconds * 1000, unauthenticatedTtlMs: Math.min(opts.authenticationCacheTtlSeconds, 10) * 1000 });
     auth = {
-      authenticator: new RequestAuthenticator({ tokens, anonymous: opts.anonymousAuth }),
+      authenticator: new RequestAuthenticator({ tokens, anonymous: anonymousAuth }),
       authorizer: new SubjectAccessReviewer({ client, allowedTtlMs: opts.authorizationAllowedCacheTtlSeconds * 1000, deniedTtlMs: opts.authorizationDeniedCacheTtlSeconds * 1000 }),
     };
   }

@@ -64,7 +64,7 @@ export interface RawAgentFlags {
   taint?: string;
   taintValue?: string;
   taintEffect?: string;
-  disableTaint?: boolean;
+  disableTaint?: boolean | string;
   nodeLabels?: string;
   internalIp: string;
   kubeletPort: string | number;
@@ -78,7 +78,7 @@ export interface RawAgentFlags {
   nodeStatusUpdateIntervalSeconds: string | number;
   resyncIntervalSeconds: string | number;
   statusSyncIntervalSeconds: string | number;
-  leaderElect: boolean;
+  leaderElect?: boolean | string;
   leaderElectionNamespace: string;
   leaderElectionName: string;
   leaderElectionLeaseDuration: string | number;
@@ -145,7 +145,7 @@ export function resolveAgentSettings(flags: RawAgentFlags): AgentSettings {
 
   const defaults = {
     os: flags.os, provider: flags.provider, providerConfig: flags.providerConfig, taint: flags.taint,
-    taintValue: flags.taintValue, taintEffect: flags.taintEffect, disableTaint: flags.disableTaint ?? false,
+    taintValue: flags.taintValue, taintEffect: flags.taintEffect, disableTaint: problems.boolean('--disable-taint', flags.disableTaint),
     labels: parseLabels('--node-labels', flags.nodeLabels ?? '', problems), internalIP: flags.internalIp,
     kubeletPort: flags.kubeletPort,
   };
@@ -225,7 +225,7 @@ export function resolveAgentSettings(flags: RawAgentFlags): AgentSettings {
     resyncIntervalSeconds: problems.number('--resync-interval-seconds', flags.resyncIntervalSeconds, 1),
     statusSyncIntervalSeconds: problems.number('--status-sync-interval-seconds', flags.statusSyncIntervalSeconds, 0),
     leaderElection: {
-      enabled: flags.leaderElect,
+      enabled: problems.boolean('--leader-elect', flags.leaderElect),
       namespace: flags.leaderElectionNamespace,
       name: flags.leaderElectionName,
       leaseDurationSeconds: problems.number('--leader-election-lease-duration', flags.leaderElectionLeaseDuration, 1),

@@ -45,6 +45,15 @@ describe('node-agent configuration', () => {
     assert.equal(resolveAgentSettings(flags({ disableTaint: true })).nodes[0]!.taint, null);
   });
 
+  it('reads a switch from text as true or false: VKUBELET_DISABLE_TAINT=false keeps the taint, VKUBELET_LEADER_ELECT=false runs no election', () => {
+    const off = resolveAgentSettings(flags({ disableTaint: 'false', leaderElect: 'false' }));
+    assert.deepEqual(off.nodes[0]!.taint, { key: 'virtual-kubelet.io/provider', value: 'mock', effect: 'NoSchedule' });
+    assert.equal(off.leaderElection.enabled, false);
+    const on = resolveAgentSettings(flags({ disableTaint: 'TRUE', leaderElect: '1' }));
+    assert.equal(on.nodes[0]!.taint, null);
+    assert.equal(on.leaderElection.enabled, true);
+  });
+
   it('reports every bad key in one error', () => {
     assert.throws(() => resolveAgentSettings(flags({ taintEffect: 'Maybe', os: 'Plan9', kubeletPort: '-1', internalIp: 'nowhere', nodename: 'Bad_Name' })), (err: Error & { code?: string }) => {
       assert.equal(err.code, 'VK_ERR_CONFIG_INVALID');
