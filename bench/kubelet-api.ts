@@ -15,7 +15,7 @@ import { promisify } from 'node:util';
 import { Command } from 'commander';
 import { badCounts } from './cli-counts.ts';
 import { MockBackendServer } from '@vk-ts/provider-mock';
-import { ControlPlane, RedisServer, ServiceProcess, freePort, waitFor } from '@vk-ts/testbed';
+import { ControlPlane, RedisServer, ServiceProcess, freePort, issueServingCert, waitFor } from '@vk-ts/testbed';
 
 const run = promisify(execFile);
 const opts = new Command('npm run bench -- kubelet-api')
@@ -47,14 +47,7 @@ const pki = cp.pkiDir;
 const kubectl = async (...args: string[]): Promise<string> => (await run('kubectl', ['--kubeconfig', cp.kubeconfigPath, ...args], { maxBuffer: 1 << 30 })).stdout;
 const rssMb = (pid: number): number => Number(readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)![1]) / 1024;
 
-async function servingCert(): Promise<{ cert: string; key: string }> {
-  const key = join(dir, 'k.key'); const csr = join(dir, 'k.csr'); const cert = join(dir, 'k.crt'); const ext = join(dir, 'ext.cnf');
-  writeFileSync(ext, 'subjectAltName=IP:127.0.0.1\n');
-  await run('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', csr, '-subj', '/O=system:nodes/CN=system:node:bench']);
-  await run('openssl', ['x509', '-req', '-in', csr, '-CA', join(pki, 'ca.crt'), '-CAkey', join(pki, 'ca.key'), '-CAcreateserial', '-out', cert, '-days', '2', '-extfile', ext]);
-  return { cert, key };
-}
-const { cert, key } = await servingCert();
+const { cert, key } = await issueServingCert({ pkiDir: pki, dir, nodeName: 'bench' });
 const running: ServiceProcess[] = [];
 async function kubeletApi(node: string): Promise<{ port: number; proc: ServiceProcess }> {
   const port = await freePort();

@@ -6,7 +6,7 @@ import { copyFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { serviceV8Flags } from '@vk-ts/core';
 import { MockBackendServer } from '@vk-ts/provider-mock';
-import { ControlPlane, REPO_ROOT, RedisServer, freePort, serviceBundle, stopChild, type BundleName } from '@vk-ts/testbed';
+import { ControlPlane, REPO_ROOT, RedisServer, freePort, issueServingCert, serviceBundle, stopChild, type BundleName } from '@vk-ts/testbed';
 
 const devDir = join(REPO_ROOT, '.dev');
 const kubeconfig = join(devDir, 'kubeconfig');
@@ -72,7 +72,11 @@ try {
   startService('node-agent', [...common, '--nodename', nodeName, '--provider', 'mock', '--provider-config', providerConfig,
     '--internal-ip', '127.0.0.1', '--kubelet-port', String(kubeletPort), '--health-port', String(await freePort())]);
   startService('pod-worker', [...common, '--nodename', nodeName, '--provider', 'mock', '--provider-config', providerConfig, '--health-port', String(await freePort())]);
-  startService('kubelet-api', ['--kubeconfig', kubeconfig, '--nodename', nodeName, '--provider', 'mock', '--port', String(kubeletPort), '--health-port', String(await freePort())]);
+  // kubelet-api serves the node's kubelet port (kubectl logs, top, nodes/proxy) with a certificate the
+  // cluster CA signs here: the dev stack holds the CA key, where a cluster would approve a CSR.
+  const serving = await issueServingCert({ pkiDir: controlPlane.pkiDir, dir: devDir, nodeName, days: 365 });
+  startService('kubelet-api', ['--kubeconfig', kubeconfig, '--nodename', nodeName, '--provider', 'mock', '--provider-config', providerConfig,
+    '--host', '127.0.0.1', '--port', String(kubeletPort), '--tls-cert-file', serving.cert, '--tls-key-file', serving.key, '--health-port', String(await freePort())]);
 
   const banner = [
     '',
@@ -82,6 +86,7 @@ try {
     `    kubectl --kubeconfig ${kubeconfig} get nodes -o wide`,
     `    kubectl --kubeconfig ${kubeconfig} create deployment web --image=nginx --replicas=3 && kubectl --kubeconfig ${kubeconfig} patch deployment web -p '{"spec":{"template":{"spec":{"nodeSelector":{"kubernetes.io/role":"agent"},"tolerations":[{"key":"virtual-kubelet.io/provider","operator":"Exists"}]}}}}'`,
     `    kubectl --kubeconfig ${kubeconfig} get pods -o wide -w`,
+    `    kubectl --kubeconfig ${kubeconfig} logs deployment/web`,
     '',
   ].join('\n');
   writeFileSync(join(devDir, 'ready'), `${banner}\n`);

@@ -72,7 +72,7 @@ ensure_redis() {
 }
 
 ensure_controlplane() {
-  command -v go >/dev/null 2>&1 || die "Go >= 1.25 is needed to build the test control plane (tools/controlplane): install golang"
+  command -v go >/dev/null 2>&1 || die "Go >= 1.26 is needed to build the test control plane (tools/controlplane): install golang"
   bash "$REPO_ROOT/tools/controlplane/build.sh" >&2
 }
 

@@ -1,29 +1,15 @@
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { get as httpsGet } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { ServiceProcess, freePort, waitFor } from '@vk-ts/testbed';
+import { ServiceProcess, freePort, issueServingCert, waitFor } from '@vk-ts/testbed';
 import { env } from './fixtures.ts';
 
-const run = promisify(execFile);
 const NODE = 'logs-node';
 const NS = 'logs';
 const running: ServiceProcess[] = [];
-
-/** A serving certificate for kubelet-api signed by the cluster CA (IP SAN 127.0.0.1), made with openssl. */
-async function servingCert(dir: string): Promise<{ cert: string; key: string }> {
-  const key = join(dir, 'kubelet.key');
-  const csr = join(dir, 'kubelet.csr');
-  const cert = join(dir, 'kubelet.crt');
-  const ext = join(dir, 'ext.cnf');
-  writeFileSync(ext, 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  await run('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', csr, '-subj', `/O=system:nodes/CN=system:node:${NODE}`]);
-  await run('openssl', ['x509', '-req', '-in', csr, '-CA', join(env.controlPlane.pkiDir, 'ca.crt'), '-CAkey', join(env.controlPlane.pkiDir, 'ca.key'), '-CAcreateserial', '-out', cert, '-days', '2', '-extfile', ext]);
-  return { cert, key };
-}
 
 describe('kubectl logs through the API server and kubelet-api', function () {
   this.timeout(120_000);
@@ -50,7 +36,7 @@ describe('kubectl logs through the API server and kubelet-api', function () {
     const dir = mkdtempSync(join(tmpdir(), 'vk-logs-'));
     const cfg = join(dir, 'mock.toml');
     writeFileSync(cfg, `endpoint = "${env.mockUrl}"\n`);
-    const { cert, key } = await servingCert(dir);
+    const { cert, key } = await issueServingCert({ pkiDir: env.controlPlane.pkiDir, dir, nodeName: NODE });
     const port = await freePort();
     kubeletPort = port;
     const common = ['--kubeconfig', env.controlPlane.kubeconfigPath, '--nodename', NODE, '--provider-config', cfg];

@@ -1,34 +1,18 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
-import { promisify } from 'node:util';
-import { LoopbackAlias, ServiceProcess, freePort, waitFor } from '@vk-ts/testbed';
+import { LoopbackAlias, ServiceProcess, freePort, issueServingCert, waitFor } from '@vk-ts/testbed';
 import { env } from './fixtures.ts';
 
-const run = promisify(execFile);
 const NODE = 'kapi-node';
 const NS = 'kapi';
 
 interface Summary {
   node: { nodeName: string; startTime: string; cpu?: { usageCoreNanoSeconds?: number }; memory?: { workingSetBytes?: number } };
   pods: { podRef: { name: string; namespace: string; uid: string }; containers: { name: string; startTime: string; cpu?: { usageNanoCores?: number; usageCoreNanoSeconds?: number }; memory?: { workingSetBytes?: number } }[] }[];
-}
-
-/** A serving certificate signed by the cluster CA for the given IPs, made with openssl; `serial` tells pairs apart. */
-async function servingCert(dir: string, ips: string[], serial: string): Promise<{ cert: string; key: string }> {
-  const key = join(dir, `kubelet-${serial}.key`);
-  const csr = join(dir, `kubelet-${serial}.csr`);
-  const cert = join(dir, `kubelet-${serial}.crt`);
-  const ext = join(dir, `ext-${serial}.cnf`);
-  writeFileSync(ext, `subjectAltName=${ips.map((ip) => `IP:${ip}`).join(',')},DNS:localhost\nextendedKeyUsage=serverAuth\n`);
-  await run('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', csr, '-subj', `/O=system:nodes/CN=system:node:${NODE}`]);
-  await run('openssl', ['x509', '-req', '-in', csr, '-CA', join(env.controlPlane.pkiDir, 'ca.crt'), '-CAkey', join(env.controlPlane.pkiDir, 'ca.key'),
-    '-set_serial', `0x${serial}`, '-out', cert, '-days', '2', '-extfile', ext]);
-  return { cert, key };
 }
 
 describe('kubelet-api: the kubelet\'s TLS, authentication, authorization, stats and metrics', function () {
@@ -74,7 +58,7 @@ describe('kubelet-api: the kubelet\'s TLS, authentication, authorization, stats 
     dir = mkdtempSync(join(tmpdir(), 'vk-kapi-'));
     const cfg = join(dir, 'mock.toml');
     writeFileSync(cfg, `endpoint = "${env.mockUrl}"\n`);
-    const first = await servingCert(dir, [...new Set(['127.0.0.1', host])], 'a1');
+    const first = await issueServingCert({ pkiDir: env.controlPlane.pkiDir, dir, nodeName: NODE, ips: [...new Set(['127.0.0.1', host])], serial: 'a1' });
     certFiles = { cert: join(dir, 'serving.crt'), key: join(dir, 'serving.key') };
     writeFileSync(certFiles.cert, readFileSync(first.cert));
     writeFileSync(certFiles.key, readFileSync(first.key));
@@ -218,7 +202,7 @@ describe('kubelet-api: the kubelet\'s TLS, authentication, authorization, stats 
 
     it('serves a new certificate once its files change on disk, without a restart', async () => {
       assert.equal((await direct('/healthz', { apiserverCert: true })).serial.toLowerCase(), 'a1');
-      const next = await servingCert(dir, [...new Set(['127.0.0.1', host])], 'b2');
+      const next = await issueServingCert({ pkiDir: env.controlPlane.pkiDir, dir, nodeName: NODE, ips: [...new Set(['127.0.0.1', host])], serial: 'b2' });
       // As a Secret volume does it: new files appear by rename, key first.
       writeFileSync(`${certFiles.key}.new`, readFileSync(next.key));
       writeFileSync(`${certFiles.cert}.new`, readFileSync(next.cert));

@@ -8,3 +8,4 @@ export * from './poll.ts';
 export * from './loopback-alias.ts';
 export * from './service-bundles.ts';
 export * from './token-kubeconfig.ts';
+export * from './serving-cert.ts';
