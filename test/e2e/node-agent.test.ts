@@ -220,6 +220,23 @@ describe('node-agent', function () {
     assert.equal(holder, 'replica-b');
   });
 
+  it('exits 1 when its node is not registered within --startup-timeout, also when it leads through leader election', async () => {
+    // A ServiceAccount that may hold the election Lease but not create Nodes, so registration keeps failing.
+    await env.kubectl('create', 'serviceaccount', 'na-no-nodes');
+    await env.kubectl('create', 'role', 'na-election', '--verb=get,create,update', '--resource=leases.coordination.k8s.io');
+    await env.kubectl('create', 'rolebinding', 'na-election', '--role=na-election', '--serviceaccount=default:na-no-nodes');
+    const kubeconfig = tokenKubeconfig(env.controlPlane.kubeconfigPath, (await env.kubectl('create', 'token', 'na-no-nodes')).trim());
+    const common = ['--kubeconfig', kubeconfig, '--no-pod-watcher', '--startup-timeout', '3s'];
+    const alone = startAgent('na-startup', common);
+    const elected = startAgent('na-startup-le', [...common, '--leader-elect', '--leader-election-namespace', 'default', '--leader-election-name', 'na-startup',
+      '--leader-election-lease-duration', '4', '--leader-election-renew-deadline', '3', '--leader-election-retry-period', '0.5']);
+    for (const agent of [alone, elected]) {
+      assert.equal(await agent.exited(), 1, `${agent.name} output:\n${agent.output.slice(-2000)}`);
+      assert.match(agent.output, /nodes not registered within --startup-timeout/);
+    }
+    assert.match(elected.output, /started leading/, 'the timeout ran from the moment it led');
+  });
+
   it('exits non-zero naming every bad setting: unknown taint effect, negative capacity, unreadable provider config', async () => {
     const bad = providerConfig('');
     writeFileSync(bad, `endpoint = "${env.mockUrl}"\ncpu = "-4"\ncolour = "red"\n`);

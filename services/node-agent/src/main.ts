@@ -27,7 +27,7 @@ const program = new Command('vk-node-agent')
   .addOption(new Option('--internal-ip <ip>', 'the node\'s InternalIP: where the API server reaches kubelet-api').default('127.0.0.1').env('VKUBELET_POD_IP'))
   .addOption(new Option('--kubelet-port <port>', 'kubelet-api port published as the node\'s daemon endpoint').default(10250).env('KUBELET_PORT'))
   .addOption(new Option('--cluster-domain <domain>', 'cluster DNS domain handed to pods').default('cluster.local').env('VKUBELET_CLUSTER_DOMAIN'))
-  .addOption(new Option('--startup-timeout <duration>', 'exit non-zero if the node is not registered within this time (0 = wait forever)').default('0').env('VKUBELET_STARTUP_TIMEOUT'))
+  .addOption(new Option('--startup-timeout <duration>', 'exit 1 if the node is not registered within this time, e.g. 30s or 2m (0 = wait forever; with --leader-elect, counted from when this replica leads)').default('0').env('VKUBELET_STARTUP_TIMEOUT'))
   .addOption(new Option('--kube-api-qps <qps>', 'client-side QPS limit towards the API server (<= 0: none)').default(50).env('VKUBELET_KUBE_API_QPS'))
   .addOption(new Option('--kube-api-burst <n>', 'client-side burst towards the API server').default(100).env('VKUBELET_KUBE_API_BURST'))
   .addOption(new Option('--node-lease-duration-seconds <s>', 'duration of the node Lease in kube-node-lease').default(40).env('VKUBELET_NODE_LEASE_DURATION_SECONDS'))
@@ -92,7 +92,9 @@ async function run(log: Logger): Promise<void> {
   await health.start();
   agent.start();
   log.info({ nodes: settings.nodes.map((n) => n.name), leaderElection: settings.leaderElection.enabled }, 'node-agent started');
-  if (settings.startupTimeoutMs > 0 && agent.isLeader) {
+  if (settings.startupTimeoutMs > 0) {
+    // A standby registers nothing, so its time to register starts when it first leads.
+    await agent.whenLeading();
     const timer = setTimeout(() => {
       log.fatal({ startupTimeoutMs: settings.startupTimeoutMs }, 'nodes not registered within --startup-timeout');
       process.exit(1);

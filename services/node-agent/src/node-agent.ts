@@ -39,6 +39,7 @@ export class NodeAgent {
   #queues: Queue<PodJobData>[] = [];
   #redis: Redis | undefined;
   #closing: Promise<void> | undefined;
+  readonly #firstLead = Promise.withResolvers<void>();
 
   constructor(options: NodeAgentOptions) {
     this.#o = options;
@@ -76,6 +77,11 @@ export class NodeAgent {
   start(): void {
     if (this.#elector) this.#elector.start();
     else this.#lead();
+  }
+
+  /** Resolves when this replica first leads (at once without leader election, after start()). */
+  whenLeading(): Promise<void> {
+    return this.#firstLead.promise;
   }
 
   /** Resolves once every node is registered (only meaningful while leading). */
@@ -120,6 +126,7 @@ export class NodeAgent {
       for (const q of this.#queues) q.on('error', (err) => logger.warn({ err }, 'queue error'));
       for (const w of this.#watchers) w.start();
     }
+    this.#firstLead.resolve();
   }
 
   async #stopLeading(): Promise<void> {
