@@ -91,6 +91,13 @@ describe('kubectl logs through the API server and kubelet-api', function () {
     assert.match(direct404.body, /container "nope" is not valid/);
   });
 
+  it('shows kubectl the provider\'s reason when it cannot serve the logs asked for, as the kubelet does', async () => {
+    // A 400 with the reason, as the kubelet answers: the API server replaces a 404's or 503's text with its own.
+    const previous = await env.kubectl('-n', NS, 'logs', 'talker', '--previous').then(() => undefined, (e: Error & { stderr: string }) => e);
+    assert.ok(previous, 'kubectl logs --previous fails: the container never restarted');
+    assert.match(previous.stderr, /previous terminated container "app" in pod "logs\/talker" not found/);
+  });
+
   it('streams new lines with kubectl logs -f and ends when the container ends', async () => {
     const child = spawn('kubectl', ['--kubeconfig', env.controlPlane.kubeconfigPath, '-n', NS, 'logs', '-f', 'talker', '--tail=0']);
     let out = '';

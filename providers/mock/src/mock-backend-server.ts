@@ -129,6 +129,11 @@ export class MockBackendServer {
   #streamLogs(ref: { namespace: string; name: string; uid: string }, container: string, q: URLSearchParams, req: IncomingMessage, res: ServerResponse): void {
     const pod = this.backend.get(ref);
     const c = pod?.containers.find((x) => x.name === container);
+    if (pod && !c && pod.spec.initContainers.some((x) => x.name === container)) {
+      // Init containers complete at once in the mock, having written nothing.
+      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end();
+      return;
+    }
     if (!pod || !c) throw new MockBackendError('not-found', `no container "${container}" in pod ${mockPodKey(ref)}`);
     const timestamps = q.get('timestamps') === 'true';
     const sinceTime = q.get('sinceTime') ? Date.parse(q.get('sinceTime')!) : undefined;

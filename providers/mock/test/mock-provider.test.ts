@@ -67,6 +67,19 @@ describe('mock provider over HTTP', () => {
     assert.equal(server.received.filter((r) => r.method === 'GET').length, 1, 'the deletes asked nothing more');
   });
 
+  it('serves an init container\'s logs as empty (it completed at once) and names a container the pod does not have', async () => {
+    const container = (name: string, image: string) => ({ name, image, command: [], args: [], env: {} });
+    server.backend.create({ node: 'n', ref, containers: [container('c', 'nginx')], initContainers: [container('init', 'busybox')], volumes: [] });
+    const read = async (container: string): Promise<string> => {
+      let text = '';
+      for await (const chunk of await provider.getContainerLogs(ref, container, {}, new AbortController().signal)) text += String(chunk);
+      return text;
+    };
+    assert.equal(await read('init'), '');
+    assert.match(await read('c'), /mock: started container c \(nginx\)/);
+    await assert.rejects(read('nope'), /no container "nope" in pod/);
+  });
+
   it('answers pod API calls only after the injected call latency, like a slow cloud API', async () => {
     server.backend.setFaults({ callLatencyMs: 300 });
     const started = performance.now();

@@ -70,7 +70,15 @@ export function containerLogsRoute(app: FastifyInstance, deps: { client: KubeRes
     if (!known) throw new VkError(ErrorCodes.PROVIDER_NOT_FOUND, `container "${container}" is not valid for pod "${namespace}/${name}"`);
     const abort = new AbortController();
     req.raw.once('close', () => abort.abort());
-    const stream = await deps.provider.getContainerLogs({ namespace, name, uid: pod.metadata!.uid! }, container, options, abort.signal);
+    let stream;
+    try {
+      stream = await deps.provider.getContainerLogs({ namespace, name, uid: pod.metadata!.uid! }, container, options, abort.signal);
+    } catch (err) {
+      // The kubelet answers any failure to read a container's logs with 400 and the reason: the API server
+      // passes a 400's text on to kubectl, but replaces a 404's or 503's with a generic message of its own.
+      req.log.warn({ err, pod: `${namespace}/${name}`, container }, 'provider could not serve container logs');
+      throw new VkError(ErrorCodes.REQUEST_INVALID, `cannot read the logs of container "${container}" in pod "${namespace}/${name}": ${(err as Error).message}`, { cause: err });
+    }
     stream.once('error', () => stream.destroy());
     reply.raw.once('close', () => stream.destroy());
     return reply.type('text/plain').header('cache-control', 'no-cache').send(stream);
