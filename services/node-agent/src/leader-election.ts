@@ -68,24 +68,35 @@ export class LeaderElector {
   async #run(): Promise<void> {
     const signal = this.#abort.signal;
     const retryMs = this.#o.retryPeriodSeconds * 1000;
+    const deadlineMs = this.#o.renewDeadlineSeconds * 1000;
     let lastRenew = 0;
     while (!signal.aborted) {
       let ok = false;
+      // A leader's round ends at its renew deadline, as client-go bounds it with a context: a Lease
+      // request that hangs (a dead API server behind a kept-alive connection, Retry-After waits) is
+      // abandoned, and the leader stops in time, before a standby may take over after the lease duration.
+      // A candidate's round is bounded by the lease duration, so that it keeps observing.
+      const startedAt = Date.now();
+      const budgetMs = this.#leading ? Math.max(0, lastRenew + deadlineMs - startedAt) : this.#o.leaseDurationSeconds * 1000;
+      const round = AbortSignal.any([signal, AbortSignal.timeout(budgetMs)]);
       try {
-        ok = await this.#tryAcquireOrRenew();
+        ok = await this.#tryAcquireOrRenew(round);
       } catch (err) {
-        if (!signal.aborted) this.#log.warn({ err }, 'leader election: cannot reach the lease');
+        if (signal.aborted) break;
+        if (round.aborted) this.#log.warn({ budgetMs }, 'leader election: the lease request did not finish in time; abandoned');
+        else this.#log.warn({ err }, 'leader election: cannot reach the lease');
       }
       if (signal.aborted) break;
       const now = Date.now();
       if (ok) {
-        lastRenew = now;
+        // The renewal is as old as the round's start: the time it wrote, the earliest a standby can see it.
+        lastRenew = startedAt;
         if (!this.#leading) {
           this.#leading = new AbortController();
           this.#log.info('started leading');
           this.#o.onStartedLeading(this.#leading.signal);
         }
-      } else if (this.#leading && now - lastRenew > this.#o.renewDeadlineSeconds * 1000) {
+      } else if (this.#leading && now - lastRenew >= deadlineMs) {
         await this.#stopLeading('could not renew the lease within the renew deadline');
       }
       await delay(retryMs, signal);
@@ -102,13 +113,13 @@ export class LeaderElector {
   }
 
   /** True when we hold the lease after this call. */
-  async #tryAcquireOrRenew(): Promise<boolean> {
+  async #tryAcquireOrRenew(signal: AbortSignal): Promise<boolean> {
     const { client, namespace, name, identity, leaseDurationSeconds } = this.#o;
     const base = `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/leases`;
     const now = microTime(new Date());
     let lease: LeaseObject;
     try {
-      lease = await client.get<LeaseObject>(`${base}/${encodeURIComponent(name)}`);
+      lease = await client.get<LeaseObject>(`${base}/${encodeURIComponent(name)}`, { signal });
     } catch (err) {
       if (!isKubeNotFound(err)) throw err;
       try {
@@ -116,7 +127,7 @@ export class LeaderElector {
           apiVersion: 'coordination.k8s.io/v1', kind: 'Lease',
           metadata: { name, namespace },
           spec: { holderIdentity: identity, leaseDurationSeconds, acquireTime: now, renewTime: now, leaseTransitions: 0 },
-        });
+        }, { signal });
         return true;
       } catch (createErr) {
         if (isKubeAlreadyExists(createErr)) return false;
@@ -143,7 +154,7 @@ export class LeaderElector {
     };
     try {
       // The resourceVersion in `next` makes this a compare-and-swap: a racing replica gets 409.
-      this.#lease = await client.replace<LeaseObject>(`${base}/${encodeURIComponent(name)}`, next);
+      this.#lease = await client.replace<LeaseObject>(`${base}/${encodeURIComponent(name)}`, next, { signal });
       this.#observed = { record: JSON.stringify(this.#lease.spec), at: Date.now() };
       return true;
     } catch (err) {
@@ -160,7 +171,7 @@ export class LeaderElector {
       await client.replace(`/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/leases/${encodeURIComponent(name)}`, {
         ...lease,
         spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(new Date()) },
-      });
+      }, { signal: AbortSignal.timeout(this.#o.renewDeadlineSeconds * 1000) });
       this.#log.info('released the leader lease');
     } catch (err) {
       this.#log.warn({ err }, 'could not release the leader lease; the standby takes over when it expires');
