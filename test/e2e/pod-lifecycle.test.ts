@@ -435,10 +435,22 @@ describe('pod lifecycle: what the provider receives, provider-side changes, fail
       const failed = (await getPod('race-rejected'))!;
       assert.equal(failed.status!.phase, 'Failed');
       assert.equal(failed.status!.reason, 'ProviderFailed');
+
+      // Deleted gracefully while its pass runs: the deletion's event may have been merged into this very job, so
+      // the pass asks for another one soon, and that pass stops the provider's copy and removes the pod.
+      env.mock.backend.setFaults({ rejectImages: [] });
+      const terminating = await createPod('race-terminating', spec, direct);
+      duringCreate = async () => { await env.kubectl('-n', NS, 'delete', 'pod', 'race-terminating', '--wait=false'); };
+      const metDeletion = await reconciler.reconcile(job(terminating));
+      assert.ok(metDeletion.requeueAfterMs !== undefined, 'the pass that met the deletion asks for another');
+      duringCreate = undefined;
+      assert.deepEqual(await reconciler.reconcile(job(terminating)), {});
+      assert.equal(await getPod('race-terminating'), undefined, 'the next pass removed the pod');
+      assert.equal(env.mock.backend.get(refOf(terminating)), undefined, 'and its provider copy');
     } finally {
       duringCreate = undefined;
       redis.disconnect();
-      await env.kubectl('-n', NS, 'delete', 'pod', 'race-replaced', 'race-deleted', 'race-changed', 'race-rejected', '--grace-period=0', '--force', '--wait=false').catch(() => '');
+      await env.kubectl('-n', NS, 'delete', 'pod', 'race-replaced', 'race-deleted', 'race-changed', 'race-rejected', 'race-terminating', '--grace-period=0', '--force', '--wait=false').catch(() => '');
       for (const p of env.mock.backend.list(direct)) env.mock.backend.delete(p.spec.ref);
     }
   });

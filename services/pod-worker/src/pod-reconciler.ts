@@ -125,7 +125,7 @@ export class PodReconciler {
       if (pod.status?.ephemeralContainerStatuses?.some((s) => s.name === c.name)) continue;
       await this.#event(pod, 'Warning', EPHEMERAL_CONTAINER_REASON, `Ephemeral container "${c.name}" cannot run: ${EPHEMERAL_CONTAINER_MESSAGE}`);
     }
-    let written: 'done' | 'gone';
+    let written: 'done' | 'gone' | 'left';
     try {
       written = await this.#writeStatus(pod, provided, maybeStale);
     } catch (err) {
@@ -144,6 +144,11 @@ export class PodReconciler {
       // pod has a job of its own.
       await forgetPod(provider, digests, ref);
     }
+    // Being deleted (or finished) by the time its status was written: another pass, soon. Its deletion's event
+    // may have been merged into this very job while it waited (deduplication keeps the waiting job's data), and
+    // this pass may have read a cache that had not seen it yet; without a pass of its own the pod would wait
+    // for the node resync, with what this pass created still running in the provider.
+    if (written === 'left') return { requeueAfterMs: this.#o.deletePollMs ?? 1000 };
     return DONE;
   }
 
@@ -208,14 +213,15 @@ export class PodReconciler {
   /**
    * Writes `pods/status` when it would change, and remembers what it was
    * derived from for the batch status sync. 'gone' when the pod was deleted or
-   * replaced by a newer pod of the same name meanwhile.
+   * replaced by a newer pod of the same name meanwhile; 'left' when it is
+   * being deleted or has finished by the time of the write.
    *
    * `maybeStale`: the pod came from the cache for a job without a version, so
    * the cache may not show our own last write yet. Then, when the status
    * record says the status was already written from exactly this provider
    * state at this generation, the write is skipped instead of repeated.
    */
-  async #writeStatus(pod: V1Pod, provided: ProviderPod, maybeStale: boolean): Promise<'done' | 'gone'> {
+  async #writeStatus(pod: V1Pod, provided: ProviderPod, maybeStale: boolean): Promise<'done' | 'gone' | 'left'> {
     let recorded = false;
     const written = await this.#writeVersioned(pod, async (version, reread) => {
       const desired = desiredPodStatus(version, provided, new Date().toISOString());
@@ -229,10 +235,12 @@ export class PodReconciler {
       return desired;
     });
     if (written === 'gone') return 'gone';
-    // Being deleted or finished meanwhile: the record goes, as for any pod in that state (the deletion's own job
-    // takes a terminating pod from here).
-    if (written === 'left') await this.#o.digests.delete(provided.ref.uid);
-    else if (!recorded) await this.#o.digests.set(provided, written.metadata?.generation);
+    // Being deleted or finished meanwhile: the record goes, as for any pod in that state.
+    if (written === 'left') {
+      await this.#o.digests.delete(provided.ref.uid);
+      return 'left';
+    }
+    if (!recorded) await this.#o.digests.set(provided, written.metadata?.generation);
     return 'done';
   }
 
