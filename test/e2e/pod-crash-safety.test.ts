@@ -397,4 +397,28 @@ describe('the node resync\'s view of the queue', () => {
       connection.disconnect();
     }
   });
+
+  it('runs a pod\'s job at once when a new event for the pod arrives while the job waits out a retry backoff', async () => {
+    const connection = new Redis(env.redis.url, { maxRetriesPerRequest: null });
+    const queue = new Queue<PodJobData>(podQueueName('cs-backoff'), { connection });
+    const data: PodJobData = { namespace: 'ns', name: 'backs-off', uid: 'uid-b', resourceVersion: '1', op: 'create' };
+    const passes: number[] = [];
+    const worker = new Worker<PodJobData>(queue.name, async () => {
+      passes.push(Date.now());
+      // The first attempt fails (a Secret not there yet, a throttled provider): the job is retried after a backoff.
+      if (passes.length === 1) throw new Error('not yet');
+    }, { connection, concurrency: 1 });
+    try {
+      await queue.add(POD_JOB_NAME, data, { ...podJobOptions(data), backoff: { type: 'fixed', delay: 600_000 } });
+      await waitFor('the job waiting out its backoff', async () => (await queue.getDelayedCount()) === 1, { timeoutMs: 10_000, intervalMs: 50 });
+      // `kubectl delete pod` meanwhile: the watcher's event for the same pod.
+      await queue.add(POD_JOB_NAME, { ...data, resourceVersion: '2', op: 'delete' }, { ...podJobOptions(data), backoff: { type: 'fixed', delay: 600_000 } });
+      await waitFor('a second pass, long before the backoff ends', () => passes.length === 2, { timeoutMs: 10_000, intervalMs: 50 });
+    } finally {
+      await worker.close();
+      await queue.obliterate({ force: true });
+      await queue.close();
+      connection.disconnect();
+    }
+  });
 });

@@ -37,10 +37,17 @@ export const POD_JOB_NAME = 'reconcile';
 export const POD_JOB_ATTEMPTS = 8;
 export const POD_JOB_BACKOFF_MS = 1000;
 
-/** Options of every per-pod job, whoever enqueues it (pod watcher, status sync). */
+/**
+ * Options of every per-pod job, whoever enqueues it (pod watcher, status sync).
+ * Deduplication: an event for a pod whose job is running is kept for one more
+ * pass after it (`keepLastIfActive`); one for a pod whose job is delayed (a
+ * retry backoff of up to a minute, a deletion's poll) makes that job run now
+ * (`reschedule`), so that a `kubectl delete` of a pod waiting for its Secret is
+ * not held up by the backoff; one for a waiting job merges into it.
+ */
 export function podJobOptions(data: PodJobData): JobsOptions {
   return {
-    deduplication: { id: podJobKey(data), keepLastIfActive: true },
+    deduplication: { id: podJobKey(data), keepLastIfActive: true, reschedule: true },
     attempts: POD_JOB_ATTEMPTS,
     backoff: { type: 'exponential', delay: POD_JOB_BACKOFF_MS, jitter: 0.5 },
     removeOnComplete: true,
