@@ -2,6 +2,10 @@ import assert from 'node:assert/strict';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { V1Pod } from '@kubernetes/client-node';
+import { POD_JOB_NAME, podJobOptions, podQueueName, type PodJobData } from '@vk-ts/core';
 import { ServiceProcess, freePort, waitFor } from '@vk-ts/testbed';
 import { env } from './fixtures.ts';
 
@@ -52,4 +56,36 @@ describe('every service', () => {
       }
     });
   }
+
+  it('pod-worker given SIGTERM in the middle of a slow provider call finishes the pass before it exits 0', async () => {
+    const node = 'svc-drain';
+    const cfg = join(mkdtempSync(join(tmpdir(), 'vk-svc-')), 'mock.toml');
+    writeFileSync(cfg, `endpoint = "${env.mockUrl}"\n`);
+    const pod = await env.client.create<V1Pod>('/api/v1/namespaces/default/pods', {
+      apiVersion: 'v1', kind: 'Pod', metadata: { name: 'drained' },
+      spec: { nodeName: node, automountServiceAccountToken: false, tolerations: [{ key: 'virtual-kubelet.io/provider', operator: 'Exists' }], containers: [{ name: 'c', image: 'busybox' }] },
+    });
+    const connection = new Redis(env.redis.url, { maxRetriesPerRequest: null });
+    const queue = new Queue<PodJobData>(podQueueName(node), { connection });
+    const worker = ServiceProcess.start('pod-worker', ['--kubeconfig', env.controlPlane.kubeconfigPath, '--redis-url', env.redis.url, '--nodename', node, '--provider-config', cfg, '--health-port', '0']);
+    // A cloud API that takes longer to answer than the old 4 s drain allowed.
+    env.mock.backend.setFaults({ callLatencyMs: 6000 });
+    try {
+      const data: PodJobData = { namespace: 'default', name: 'drained', uid: pod.metadata!.uid!, resourceVersion: pod.metadata!.resourceVersion!, op: 'create' };
+      await queue.add(POD_JOB_NAME, data, podJobOptions(data));
+      await waitFor('the pass under way', async () => (await queue.getActiveCount()) === 1, { intervalMs: 50 });
+      worker.child.kill('SIGTERM');
+      assert.equal(await worker.exited(), 0, worker.output.slice(-2000));
+      const after = await env.client.get<V1Pod>('/api/v1/namespaces/default/pods/drained');
+      assert.equal(after.status?.phase, 'Running', 'the pass in flight at SIGTERM wrote its status before the worker exited');
+    } finally {
+      env.mock.backend.setFaults({ callLatencyMs: 0 });
+      await worker.stop();
+      await queue.obliterate({ force: true });
+      await queue.close();
+      connection.disconnect();
+      await env.client.delete('/api/v1/namespaces/default/pods/drained', { apiVersion: 'v1', kind: 'DeleteOptions', gracePeriodSeconds: 0 }).catch(() => undefined);
+      env.mock.backend.delete({ namespace: 'default', name: 'drained', uid: pod.metadata!.uid! });
+    }
+  });
 });

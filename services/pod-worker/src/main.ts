@@ -38,7 +38,7 @@ const program = new Command('vk-pod-worker')
   .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info').env('LOG_LEVEL'))
   .addOption(new Option('--health-host <host>', 'address of the /healthz, /readyz and /metrics server').default('0.0.0.0').env('VKUBELET_HEALTH_HOST'))
   .addOption(new Option('--health-port <port>', 'port of the /healthz, /readyz and /metrics server (0 = any free port)').default(8081).env('VKUBELET_HEALTH_PORT'))
-  .addOption(new Option('--shutdown-timeout-ms <ms>', 'how long in-flight work may drain after SIGTERM').default(4000).env('VKUBELET_SHUTDOWN_TIMEOUT_MS'))
+  .addOption(new Option('--shutdown-timeout-ms <ms>', 'how long in-flight work may drain after SIGTERM before the worker exits 1 (keep it below the pod\'s terminationGracePeriodSeconds, 30 s by default)').default(25000).env('VKUBELET_SHUTDOWN_TIMEOUT_MS'))
   .showHelpAfterError();
 program.parse();
 /** A number flag: its default (a number, so --help shows it plainly) or the text given; ConfigProblems reads both. */
