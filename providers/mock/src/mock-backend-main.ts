@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs the mock backend as a process of its own (dev stack, Helm chart with provider=mock).
+// Runs the mock backend as a process of its own (docker-compose.yml; the dev stack runs it in-process).
 import { Command, Option } from 'commander';
 import { ConfigProblems } from '@vk-ts/core';
 import { MockBackendServer } from './mock-backend-server.ts';
