@@ -49,8 +49,8 @@ describe('service V8 flags', () => {
       assert.ok(env['KUBECONFIG'], `${name} has no KUBECONFIG`);
       assert.ok(env['DEFAULT_NODE_NAME'], `${name} names no node: it would consume another node's queue`);
       nodes.add(env['DEFAULT_NODE_NAME']);
-      const config = env['VKUBELET_PROVIDER_CONFIG'];
-      assert.ok(config?.startsWith('/app/'), `${name} has no provider config in the mounted repository`);
+      const config = env['VKUBELET_PROVIDER_CONFIG'] ?? '';
+      assert.ok(config.startsWith('/app/'), `${name} has no provider config in the mounted repository`);
       const file = join(root, config.slice('/app/'.length));
       assert.ok(existsSync(file), `${name}: ${file} is not in the repository`);
       const endpoint = new URL(String(parseToml(readFileSync(file, 'utf8'))['endpoint']));
