@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { TLSSocket } from 'node:tls';
 import type { FastifyInstance } from 'fastify';
 import { Registry } from 'prom-client';
 import { createLogger, type KubeRestClient } from '@vk-ts/core';
@@ -7,7 +8,7 @@ import type { NodeAuthorizer } from '../src/auth/auth-hook.ts';
 import type { NodeRequestAttributes } from '../src/auth/request-attributes.ts';
 import { RequestAuthenticator } from '../src/auth/request-authenticator.ts';
 import { TokenReviewer } from '../src/auth/token-reviewer.ts';
-import type { UserInfo } from '../src/auth/user-info.ts';
+import { ANONYMOUS_USER, type UserInfo } from '../src/auth/user-info.ts';
 
 const logger = createLogger({ service: 'test', level: 'silent' });
 
@@ -88,6 +89,31 @@ describe('kubelet-api authentication and authorization', () => {
     } finally {
       await anon.close();
     }
+  });
+});
+
+describe('RequestAuthenticator', () => {
+  const token = { review: async (t: string) => (t === 'good' ? { username: 'sa', groups: ['system:serviceaccounts', 'system:authenticated'] } : undefined) };
+  /** A TLS socket as Node hands it over after the handshake, with or without a peer certificate that verified. */
+  const tlsSocket = (cert: Record<string, unknown>, authorized: boolean): TLSSocket =>
+    Object.assign(Object.create(TLSSocket.prototype) as TLSSocket, { authorized, getPeerCertificate: () => cert });
+  const plain = tlsSocket({}, false);
+
+  it('answers 401, never system:anonymous, to credentials that are presented and rejected, even with anonymous auth on', async () => {
+    const auth = new RequestAuthenticator({ anonymous: true, tokens: token });
+    assert.equal(await auth.authenticate(plain, { authorization: 'Bearer expired' }), undefined, 'a rejected token');
+    const strangerCert = tlsSocket({ subject: { CN: 'mallory' } }, false);
+    assert.equal(await auth.authenticate(strangerCert, {}), undefined, 'a certificate that does not verify');
+    assert.equal(await auth.authenticate(strangerCert, { authorization: 'Bearer good' }), undefined, 'a bad certificate is not excused by a good token');
+    assert.deepEqual(await auth.authenticate(plain, {}), ANONYMOUS_USER, 'no credentials at all');
+    assert.deepEqual(await auth.authenticate(plain, { authorization: 'Basic dXNlcjpwdw==' }), ANONYMOUS_USER, 'not a bearer token: no credentials');
+  });
+
+  it('puts every authenticated user in system:authenticated, certificate users too', async () => {
+    const auth = new RequestAuthenticator({ anonymous: false, tokens: token });
+    assert.deepEqual(await auth.authenticate(tlsSocket({ subject: { CN: 'system:node:n1', O: 'system:nodes' } }, true), {}),
+      { username: 'system:node:n1', groups: ['system:nodes', 'system:authenticated'] });
+    assert.deepEqual(await auth.authenticate(plain, { authorization: 'Bearer good' }), { username: 'sa', groups: ['system:serviceaccounts', 'system:authenticated'] });
   });
 });
 

@@ -20,6 +20,13 @@ export interface RequestAuthenticatorOptions {
  * that chains to the client CA (the TLS layer has verified it; user = CN,
  * groups = O), else a bearer token accepted by TokenReview, else anonymous
  * when allowed. Undefined means 401.
+ *
+ * As in the kubelet (a union of authenticators that fails on error, with
+ * anonymous last), credentials that are presented and rejected (a
+ * certificate that does not verify, a token TokenReview refuses) are a 401
+ * even with anonymous auth on: they never become `system:anonymous`, and a
+ * client refreshes its credentials on the 401. Every authenticated user is
+ * in `system:authenticated`, certificate users too.
  */
 export class RequestAuthenticator {
   readonly #options: RequestAuthenticatorOptions;
@@ -29,24 +36,33 @@ export class RequestAuthenticator {
   }
 
   async authenticate(socket: Socket, headers: IncomingHttpHeaders): Promise<UserInfo | undefined> {
-    const fromCert = certificateUser(socket);
-    if (fromCert) return fromCert;
+    const cert = certificateUser(socket);
+    if (cert === 'rejected') return undefined;
+    if (cert) return authenticated(cert);
     const token = bearerToken(headers.authorization);
     if (token && this.#options.tokens) {
       const user = await this.#options.tokens.review(token);
-      if (user) return user;
+      return user ? authenticated(user) : undefined;
     }
     return this.#options.anonymous ? ANONYMOUS_USER : undefined;
   }
 }
 
-function certificateUser(socket: Socket): UserInfo | undefined {
-  // `authorized` is true only when the peer sent a certificate that verified
-  // against the configured client CA (requestCert with rejectUnauthorized off,
-  // so that token clients can still connect).
-  if (!(socket instanceof TLSSocket) || !socket.authorized) return undefined;
+const AUTHENTICATED = 'system:authenticated';
+
+function authenticated(user: UserInfo): UserInfo {
+  return user.groups.includes(AUTHENTICATED) ? user : { ...user, groups: [...user.groups, AUTHENTICATED] };
+}
+
+/** The certificate's user; 'rejected' for one that did not verify; undefined for none (or one without a CN). */
+function certificateUser(socket: Socket): UserInfo | 'rejected' | undefined {
+  if (!(socket instanceof TLSSocket)) return undefined;
   const cert = socket.getPeerCertificate();
-  const cn = cert?.subject?.CN;
+  if (!cert || Object.keys(cert).length === 0) return undefined;
+  // `authorized` is true only when the peer's certificate verified against the configured client CA
+  // (requestCert with rejectUnauthorized off, so that token clients can still connect).
+  if (!socket.authorized) return 'rejected';
+  const cn = cert.subject?.CN;
   const username = Array.isArray(cn) ? cn[0] : cn;
   if (!username) return undefined;
   const o = cert.subject.O;
