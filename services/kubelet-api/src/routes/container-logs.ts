@@ -8,7 +8,9 @@ interface Query {
 }
 
 const NAME = '^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$';
-const BOOL = { type: 'string', enum: ['true', 'false', '1', '0', ''] };
+// Read as the kubelet decodes PodLogOptions (Convert_Slice_string_To_bool): "0" and "false" (any case) are false,
+// anything else, an empty value included (`?follow`), is true.
+const BOOL = { type: 'string', maxLength: 16 };
 const INT = { type: 'string', pattern: '^[0-9]{1,15}$' };
 
 /**
@@ -46,11 +48,9 @@ export function containerLogsRoute(app: FastifyInstance, deps: { client: KubeRes
       ...(q.sinceSeconds !== undefined ? { sinceSeconds: Math.min(Number(q.sinceSeconds), Math.floor(Date.now() / 1000)) } : {}),
     };
     if (q.sinceTime !== undefined) {
-      const t = Date.parse(q.sinceTime);
-      if (!/^\d{4}-\d{2}-\d{2}T/.test(q.sinceTime) || Number.isNaN(t)) {
-        throw new VkError(ErrorCodes.REQUEST_INVALID, `sinceTime "${q.sinceTime}" is not an RFC 3339 time`);
-      }
-      options.sinceTime = new Date(t);
+      const t = parseRfc3339(q.sinceTime);
+      if (t === undefined) throw new VkError(ErrorCodes.REQUEST_INVALID, `sinceTime "${q.sinceTime}" is not an RFC 3339 time (e.g. 2026-01-02T15:04:05Z)`);
+      options.sinceTime = t;
     }
     if (!deps.provider.getContainerLogs) {
       throw new VkError(ErrorCodes.PROVIDER_NOT_IMPLEMENTED, `provider ${deps.provider.name} does not serve container logs`);
@@ -86,5 +86,23 @@ export function containerLogsRoute(app: FastifyInstance, deps: { client: KubeRes
 }
 
 function isTrue(v: string | undefined): boolean {
-  return v === 'true' || v === '1';
+  return v !== undefined && v !== '0' && v.toLowerCase() !== 'false';
+}
+
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-](\d{2}):(\d{2}))$/;
+
+/**
+ * An RFC 3339 date-time as Go's time.Parse reads it: a full date and time with
+ * seconds and an offset, every field in range. `Date.parse` alone would take
+ * a time without an offset as local time and roll 30 February over to March.
+ */
+export function parseRfc3339(text: string): Date | undefined {
+  const m = RFC3339.exec(text);
+  if (!m) return undefined;
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth || hour > 23 || minute > 59 || second > 59) return undefined;
+  if (m[9] !== undefined && (Number(m[9]) > 23 || Number(m[10]) > 59)) return undefined;
+  const t = Date.parse(text.toUpperCase());
+  return Number.isNaN(t) ? undefined : new Date(t);
 }

@@ -3,10 +3,9 @@ import { abortOnClose } from './abort-on-close.ts';
 import { ErrorCodes, VkError, type Logger, type Provider, type StatsSummary } from '@vk-ts/core';
 import { resourceMetricsText } from './resource-metrics-text.ts';
 
-const BOOL = { type: 'string', enum: ['true', 'false', '1', '0', ''] };
 
 /**
- * GET /stats/summary (the kubelet's stats/v1alpha1 Summary, JSON) and GET
+ * /stats/summary (the kubelet's stats/v1alpha1 Summary, JSON) and GET
  * /metrics/resource (the same figures in the kubelet's Prometheus format),
  * both from the provider's getStatsSummary(). A provider without stats
  * answers 501; a failing one gives scrape_error 1 on /metrics/resource, as
@@ -20,13 +19,16 @@ export function statsRoutes(app: FastifyInstance, deps: { provider: Provider; lo
     return deps.provider.getStatsSummary(signal);
   };
 
-  app.get<{ Querystring: { only_cpu_and_memory?: string } }>('/stats/summary', {
-    schema: { querystring: { type: 'object', properties: { only_cpu_and_memory: BOOL } } },
-  }, async (req, reply) => {
-    const s = await summary(abortOnClose(reply.raw));
-    const onlyCpuAndMemory = req.query.only_cpu_and_memory === 'true' || req.query.only_cpu_and_memory === '1';
-    const body = onlyCpuAndMemory ? cpuAndMemoryOnly(s) : s;
-    return reply.type('application/json').send(body);
+  // GET and POST, as the kubelet serves it; only_cpu_and_memory is on for exactly "true", as there.
+  app.route<{ Querystring: { only_cpu_and_memory?: string } }>({
+    method: ['GET', 'POST'], url: '/stats/summary',
+    schema: { querystring: { type: 'object', properties: { only_cpu_and_memory: { type: 'string', maxLength: 16 } } } },
+    handler: async (req, reply) => {
+      const s = await summary(abortOnClose(reply.raw));
+      const onlyCpuAndMemory = req.query.only_cpu_and_memory === 'true';
+      const body = onlyCpuAndMemory ? cpuAndMemoryOnly(s) : s;
+      return reply.type('application/json').send(body);
+    },
   });
 
   app.get('/metrics/resource', async (req, reply) => {
@@ -39,6 +41,14 @@ export function statsRoutes(app: FastifyInstance, deps: { provider: Provider; lo
     }
     return reply.type('text/plain; version=0.0.4; charset=utf-8').send(resourceMetricsText(s));
   });
+
+  // The kubelet's other metrics endpoints, which Prometheus set-ups that scrape kubelets (kube-prometheus's
+  // kubelet ServiceMonitor) ask for too: answered with no samples, since no cAdvisor or prober runs behind a
+  // virtual node, instead of a 404 that marks the target down.
+  for (const [path, what] of [['/metrics/cadvisor', 'cAdvisor'], ['/metrics/probes', 'container probes']] as const) {
+    app.get(path, async (_req, reply) => reply.type('text/plain; version=0.0.4; charset=utf-8')
+      .send(`# A virtual node runs no ${what}: this endpoint has no samples. Pod and container usage: /metrics/resource.\n`));
+  }
 }
 
 
