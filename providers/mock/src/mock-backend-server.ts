@@ -19,6 +19,7 @@ const MAX_PAGE = 5000;
  *   GET    /v1/pods/{ns}/{name}/{uid}                 one pod or 404
  *   DELETE /v1/pods/{ns}/{name}/{uid}[?gracePeriodSeconds=N]  stop and remove (absent is fine); answers {pod: what is left, or null}
  *   GET    /v1/pods/{ns}/{name}/{uid}/logs/{container}?tailLines&limitBytes&sinceTime&timestamps&follow
+ *   GET    /v1/nodes/{node}/usage                     { removedPodsCpuUsed }: CPU (core-ns) of the node's pods already removed
  *   PUT    /admin/faults                              body Partial<MockFaults>
  *   POST   /admin/pods/{ns}/{name}/{uid}/lose
  *   POST   /admin/pods/{ns}/{name}/{uid}/exit/{container}   body { exitCode }
@@ -72,6 +73,9 @@ export class MockBackendServer {
     if (parts[0] === 'healthz') {
       if (b.faults.healthy) return sendJson(res, 200, { ok: true });
       return sendJson(res, 503, { message: 'mock backend set unhealthy' });
+    }
+    if (parts[0] === 'v1' && parts[1] === 'nodes' && parts.length === 4 && parts[3] === 'usage' && method === 'GET') {
+      return sendJson(res, 200, { removedPodsCpuUsed: b.removedPodsCpuUsed(parts[2]!) });
     }
     if (parts[0] === 'v1' && parts[1] === 'pods') {
       if (b.faults.callLatencyMs > 0) await new Promise((r) => setTimeout(r, b.faults.callLatencyMs));

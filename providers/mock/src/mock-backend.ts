@@ -47,6 +47,25 @@ export interface MockContainer {
   logs: { time: string; line: string }[];
   cpuNanoCores: number;
   memoryBytes: number;
+  /**
+   * CPU used up to `cpuSince` (core-nanoseconds); while running, it grows at
+   * `cpuNanoCores` from `cpuSince` on. Banked at each usage change and when
+   * the container ends, so that cumulative CPU never goes down, as a
+   * cgroup's does not (metrics-server drops a node or pod whose counter falls).
+   */
+  cpuBanked: number;
+  cpuSince?: string;
+}
+
+/** A container's cumulative CPU in core-nanoseconds at `nowMs`. */
+export function containerCpuUsed(c: Pick<MockContainer, 'cpuBanked' | 'cpuSince' | 'cpuNanoCores'>, nowMs: number): number {
+  if (c.cpuSince === undefined) return c.cpuBanked;
+  return c.cpuBanked + c.cpuNanoCores * Math.max(0, nowMs - Date.parse(c.cpuSince)) / 1000;
+}
+
+/** A pod's cumulative CPU: its containers', ended ones included. */
+export function podCpuUsed(pod: Pick<MockPod, 'containers'>, nowMs: number): number {
+  return pod.containers.reduce((sum, c) => sum + containerCpuUsed(c, nowMs), 0);
 }
 
 export interface MockPod {
@@ -99,6 +118,7 @@ export function mockPodKey(ref: PodRef): string {
 
 export class MockBackend {
   readonly #pods = new Map<string, MockPod>();
+  readonly #removedCpu = new Map<string, number>();
   /** Creates per pod key over the backend's life: tests assert "exactly once". */
   readonly createCounts = new Map<string, number>();
   readonly events = new EventEmitter();
@@ -142,6 +162,8 @@ export class MockBackend {
         logs: starting ? [] : [{ time: now, line: `mock: started container ${c.name} (${c.image})` }],
         cpuNanoCores: 1_000_000,
         memoryBytes: 8 * 1024 * 1024,
+        cpuBanked: 0,
+        ...(starting ? {} : { cpuSince: now }),
       })),
     };
     this.#pods.set(key, pod);
@@ -153,6 +175,7 @@ export class MockBackend {
         for (const c of pod.containers) {
           if (c.state.state !== 'waiting') continue;
           c.state = { state: 'running', startedAt };
+          c.cpuSince = startedAt;
           this.appendLog(spec.ref, c.name, [`mock: started container ${c.name} (${c.image})`]);
         }
         this.events.emit('changed', key);
@@ -199,6 +222,7 @@ export class MockBackend {
       return;
     }
     this.#terminateAll(pod, 0, 'Completed');
+    this.#retire(pod);
     this.#pods.delete(key);
     this.events.emit('changed', key);
     this.events.emit(`ended:${key}`);
@@ -234,7 +258,14 @@ export class MockBackend {
 
   /** Fault: the pod vanishes from the backend without anyone asking. */
   lose(ref: PodRef): void {
+    const pod = this.#pods.get(mockPodKey(ref));
+    if (pod) this.#retire(pod);
     this.#pods.delete(mockPodKey(ref));
+  }
+
+  /** CPU (core-nanoseconds) that pods removed from `node` used: part of the node's cumulative CPU, which never goes down. */
+  removedPodsCpuUsed(node: string): number {
+    return this.#removedCpu.get(node) ?? 0;
   }
 
   /** Fault/scenario: a container exits with a code. */
@@ -262,7 +293,12 @@ export class MockBackend {
   setUsage(ref: PodRef, container: string, usage: { cpuNanoCores?: number; memoryBytes?: number }): void {
     const c = this.#mustGet(ref).containers.find((x) => x.name === container);
     if (!c) throw new MockBackendError('not-found', `pod ${mockPodKey(ref)} has no container "${container}"`);
-    if (usage.cpuNanoCores !== undefined) c.cpuNanoCores = usage.cpuNanoCores;
+    if (usage.cpuNanoCores !== undefined) {
+      const now = new Date();
+      c.cpuBanked = containerCpuUsed(c, now.getTime());
+      if (c.cpuSince !== undefined) c.cpuSince = now.toISOString();
+      c.cpuNanoCores = usage.cpuNanoCores;
+    }
     if (usage.memoryBytes !== undefined) c.memoryBytes = usage.memoryBytes;
   }
 
@@ -287,8 +323,15 @@ export class MockBackend {
   }
 
   #terminate(c: MockContainer, exitCode: number, reason: string): void {
-    const now = new Date().toISOString();
+    const at = new Date();
+    const now = at.toISOString();
     const startedAt = c.state.state === 'running' ? c.state.startedAt : now;
+    c.cpuBanked = containerCpuUsed(c, at.getTime());
+    delete c.cpuSince;
     c.state = { state: 'terminated', exitCode, reason, startedAt, finishedAt: now };
+  }
+
+  #retire(pod: MockPod): void {
+    this.#removedCpu.set(pod.spec.node, this.removedPodsCpuUsed(pod.spec.node) + podCpuUsed(pod, Date.now()));
   }
 }

@@ -101,8 +101,12 @@ export class MockProvider implements Provider {
   }
 
   async getStatsSummary(signal?: AbortSignal): Promise<StatsSummary> {
-    const pods = await this.#call<MockPod[]>('GET', `/v1/pods?node=${encodeURIComponent(this.#options.nodeName)}`, undefined, signal);
-    return mockStatsSummary(this.#options.nodeName, this.#startedAt, pods, new Date());
+    const node = encodeURIComponent(this.#options.nodeName);
+    const [pods, usage] = await Promise.all([
+      this.#call<MockPod[]>('GET', `/v1/pods?node=${node}`, undefined, signal),
+      this.#call<{ removedPodsCpuUsed: number }>('GET', `/v1/nodes/${node}/usage`, undefined, signal),
+    ]);
+    return mockStatsSummary(this.#options.nodeName, this.#startedAt, pods, new Date(), usage.removedPodsCpuUsed);
   }
 
   async close(): Promise<void> {

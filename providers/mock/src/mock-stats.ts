@@ -1,5 +1,5 @@
-import type { ContainerStats, CpuStats, MemoryStats, PodStats, StatsSummary } from '@vk-ts/core';
-import type { MockContainer, MockPod } from './mock-backend.ts';
+import type { ContainerStats, MemoryStats, PodStats, StatsSummary } from '@vk-ts/core';
+import { containerCpuUsed, podCpuUsed, type MockContainer, type MockPod } from './mock-backend.ts';
 
 /** Synthetic network traffic of a running mock pod, per second. */
 const RX_BYTES_PER_SECOND = 1000;
@@ -10,22 +10,28 @@ const CACHE_BYTES = 1024 * 1024;
 /**
  * The mock's resource usage, derived from the backend's per-container
  * figures (cpuNanoCores, memoryBytes; settable through the backend's admin
- * API): deterministic for a given `now`, and cumulative CPU grows with the
- * time the container has been running. Only running containers are listed,
- * as the kubelet lists only containers it has stats for.
+ * API): deterministic for a given `now`. Cumulative CPU never goes down, as
+ * a cgroup's does not: a container's is banked when its rate changes or it
+ * ends, a pod's counts its ended containers, and the node's counts the pods
+ * already removed (`removedPodsCpuUsed`, kept by the backend). Only running
+ * containers, and pods with one running, are listed, as the kubelet lists
+ * only what it has stats for.
  */
-export function mockStatsSummary(nodeName: string, nodeStartedAt: Date, pods: MockPod[], now: Date): StatsSummary {
+export function mockStatsSummary(nodeName: string, nodeStartedAt: Date, pods: MockPod[], now: Date, removedPodsCpuUsed = 0): StatsSummary {
   const time = now.toISOString();
+  const nowMs = now.getTime();
   const podStats: PodStats[] = [];
+  let nodeCpuUsed = removedPodsCpuUsed;
   for (const pod of pods) {
+    nodeCpuUsed += podCpuUsed(pod, nowMs);
     const containers = pod.containers.flatMap((c) => containerStats(c, now));
     if (containers.length === 0) continue;
-    const runningSeconds = Math.max(0, (now.getTime() - Date.parse(pod.createdAt)) / 1000);
+    const runningSeconds = Math.max(0, (nowMs - Date.parse(pod.createdAt)) / 1000);
     podStats.push({
       podRef: { name: pod.spec.ref.name, namespace: pod.spec.ref.namespace, uid: pod.spec.ref.uid },
       startTime: pod.createdAt,
       containers,
-      cpu: sumCpu(time, containers.map((c) => c.cpu)),
+      cpu: { time, usageNanoCores: sumOf(containers, (c) => c.cpu?.usageNanoCores), usageCoreNanoSeconds: Math.floor(podCpuUsed(pod, nowMs)) },
       memory: sumMemory(time, containers.map((c) => c.memory)),
       network: {
         time, name: 'eth0',
@@ -38,7 +44,7 @@ export function mockStatsSummary(nodeName: string, nodeStartedAt: Date, pods: Mo
     node: {
       nodeName,
       startTime: nodeStartedAt.toISOString(),
-      cpu: sumCpu(time, podStats.map((p) => p.cpu)),
+      cpu: { time, usageNanoCores: sumOf(podStats, (p) => p.cpu?.usageNanoCores), usageCoreNanoSeconds: Math.floor(nodeCpuUsed) },
       memory: sumMemory(time, podStats.map((p) => p.memory)),
     },
     pods: podStats,
@@ -47,23 +53,17 @@ export function mockStatsSummary(nodeName: string, nodeStartedAt: Date, pods: Mo
 
 function containerStats(c: MockContainer, now: Date): ContainerStats[] {
   if (c.state.state !== 'running') return [];
-  const startedAt = c.state.startedAt;
-  const runningSeconds = Math.max(0, (now.getTime() - Date.parse(startedAt)) / 1000);
   const time = now.toISOString();
   return [{
     name: c.name,
-    startTime: startedAt,
-    cpu: { time, usageNanoCores: c.cpuNanoCores, usageCoreNanoSeconds: Math.floor(c.cpuNanoCores * runningSeconds) },
+    startTime: c.state.startedAt,
+    cpu: { time, usageNanoCores: c.cpuNanoCores, usageCoreNanoSeconds: Math.floor(containerCpuUsed(c, now.getTime())) },
     memory: { time, workingSetBytes: c.memoryBytes, usageBytes: c.memoryBytes + CACHE_BYTES, rssBytes: c.memoryBytes, availableBytes: 0, pageFaults: 0, majorPageFaults: 0 },
   }];
 }
 
-function sumCpu(time: string, parts: (CpuStats | undefined)[]): CpuStats {
-  return {
-    time,
-    usageNanoCores: parts.reduce((s, c) => s + (c?.usageNanoCores ?? 0), 0),
-    usageCoreNanoSeconds: parts.reduce((s, c) => s + (c?.usageCoreNanoSeconds ?? 0), 0),
-  };
+function sumOf<T>(items: T[], value: (item: T) => number | undefined): number {
+  return items.reduce((s, x) => s + (value(x) ?? 0), 0);
 }
 
 function sumMemory(time: string, parts: (MemoryStats | undefined)[]): MemoryStats {

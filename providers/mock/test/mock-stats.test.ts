@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { mock } from 'node:test';
 import { MockBackend } from '../src/mock-backend.ts';
 import { mockStatsSummary } from '../src/mock-stats.ts';
 
@@ -18,7 +19,8 @@ describe('mock stats summary', () => {
     const first = at(10);
     const app = first.pods[0]!.containers.find((c) => c.name === 'app')!;
     assert.equal(app.cpu?.usageNanoCores, 500_000_000);
-    assert.equal(app.cpu?.usageCoreNanoSeconds, 5_000_000_000, '0.5 cores for 10 s');
+    // 0.5 cores for 10 s, plus the default 1 millicore for the moment before setUsage.
+    assert.ok(Math.abs((app.cpu?.usageCoreNanoSeconds ?? 0) - 5_000_000_000) < 50_000_000, `0.5 cores for 10 s: ${app.cpu?.usageCoreNanoSeconds}`);
     assert.equal(app.memory?.workingSetBytes, 1000);
     assert.equal(first.pods[0]!.memory?.workingSetBytes, 1000 + 8 * 1024 * 1024, 'pod = sum of containers');
     assert.equal(first.node.cpu?.usageNanoCores, 501_000_000, 'node = sum of pods');
@@ -33,5 +35,42 @@ describe('mock stats summary', () => {
     assert.deepEqual(mockStatsSummary('n', new Date(0), b.list('n'), new Date()).pods[0]!.containers.map((c) => c.name), ['app']);
     b.exitContainer(ref, 'app', 1);
     assert.deepEqual(mockStatsSummary('n', new Date(0), b.list('n'), new Date()).pods, []);
+  });
+
+  it('never lets cumulative CPU go down: not when a container\'s usage drops, a container ends, or a pod is removed', () => {
+    // A fake clock (Date only): each step is 10 s apart, so a counter that fell would show it.
+    mock.timers.enable({ apis: ['Date'], now: Date.parse('2026-01-01T00:00:00Z') });
+    try {
+      const b = backend();
+      const other = { namespace: 'ns', name: 'other', uid: 'u2' };
+      b.create({ node: 'n', ref: other, volumes: [], initContainers: [], containers: [{ name: 'c', image: 'nginx', command: [], args: [], env: {} }] });
+      b.setUsage(ref, 'app', { cpuNanoCores: 2_000_000_000 });
+      b.setUsage(other, 'c', { cpuNanoCores: 1_000_000_000 });
+      const readings: { node: number; pod?: number; app?: number }[] = [];
+      const step = (change: () => void): void => {
+        mock.timers.tick(10_000);
+        change();
+        const s = mockStatsSummary('n', new Date(0), b.list('n'), new Date(), b.removedPodsCpuUsed('n'));
+        const web = s.pods.find((p) => p.podRef.name === 'web');
+        readings.push({ node: s.node.cpu!.usageCoreNanoSeconds!, pod: web?.cpu?.usageCoreNanoSeconds, app: web?.containers.find((c) => c.name === 'app')?.cpu?.usageCoreNanoSeconds });
+      };
+      step(() => undefined);
+      step(() => b.setUsage(ref, 'app', { cpuNanoCores: 1 })); // usage drops
+      step(() => b.exitContainer(ref, 'sidecar', 0)); // a container ends
+      step(() => b.delete(other)); // a pod goes
+      step(() => undefined);
+      for (let i = 1; i < readings.length; i++) {
+        for (const key of ['node', 'pod', 'app'] as const) {
+          assert.ok((readings[i]![key] ?? 0) >= (readings[i - 1]![key] ?? 0), `${key} went down at step ${i}: ${JSON.stringify(readings)}`);
+        }
+      }
+      // app: 2 cores for 20 s, then 1 nanocore; the pod adds the sidecar's 1 millicore for 30 s.
+      assert.equal(readings.at(-1)!.app, 40_000_000_000 + 30);
+      assert.equal(readings.at(-1)!.pod, 40_000_000_000 + 30 + 30_000_000);
+      // The node adds the removed pod: 1 core for 40 s.
+      assert.equal(readings.at(-1)!.node, readings.at(-1)!.pod! + 40_000_000_000);
+    } finally {
+      mock.timers.reset();
+    }
   });
 });
