@@ -33,8 +33,10 @@ export class SubjectAccessReviewer {
 
   async allowed(user: UserInfo, attrs: NodeRequestAttributes, subresource: string): Promise<boolean> {
     const key = JSON.stringify([user.username, user.uid, user.groups, user.extra, attrs.verb, attrs.name, subresource]);
-    const cached = this.#cache.get(key);
-    if (cached !== undefined) return cached;
+    return this.#cache.load(key, () => this.#ask(user, attrs, subresource));
+  }
+
+  async #ask(user: UserInfo, attrs: NodeRequestAttributes, subresource: string): Promise<{ value: boolean; ttlMs: number }> {
     const review = await this.#options.client.create<SubjectAccessReview>('/apis/authorization.k8s.io/v1/subjectaccessreviews', {
       apiVersion: 'authorization.k8s.io/v1',
       kind: 'SubjectAccessReview',
@@ -47,7 +49,6 @@ export class SubjectAccessReviewer {
       },
     });
     const allowed = review.status?.allowed === true && review.status.denied !== true;
-    this.#cache.set(key, allowed, allowed ? this.#options.allowedTtlMs : this.#options.deniedTtlMs);
-    return allowed;
+    return { value: allowed, ttlMs: allowed ? this.#options.allowedTtlMs : this.#options.deniedTtlMs };
   }
 }

@@ -36,16 +36,17 @@ export class TokenReviewer {
   /** The token's user, or undefined when the API server does not accept the token. */
   async review(token: string): Promise<UserInfo | undefined> {
     const key = createHash('sha256').update(token).digest('base64url');
-    const cached = this.#cache.get(key);
-    if (cached !== undefined) return cached ?? undefined;
+    return (await this.#cache.load(key, () => this.#ask(token))) ?? undefined;
+  }
+
+  async #ask(token: string): Promise<{ value: UserInfo | null; ttlMs: number }> {
     const review = await this.#options.client.create<TokenReview>('/apis/authentication.k8s.io/v1/tokenreviews', {
       apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token },
     });
     const status = review.status;
     if (!status?.authenticated || !status.user?.username) {
       this.#options.logger.debug({ reason: status?.error }, 'bearer token rejected by TokenReview');
-      this.#cache.set(key, null, this.#options.unauthenticatedTtlMs);
-      return undefined;
+      return { value: null, ttlMs: this.#options.unauthenticatedTtlMs };
     }
     const user: UserInfo = {
       username: status.user.username,
@@ -53,7 +54,6 @@ export class TokenReviewer {
       ...(status.user.uid ? { uid: status.user.uid } : {}),
       ...(status.user.extra ? { extra: status.user.extra } : {}),
     };
-    this.#cache.set(key, user, this.#options.authenticatedTtlMs);
-    return user;
+    return { value: user, ttlMs: this.#options.authenticatedTtlMs };
   }
 }

@@ -6,6 +6,7 @@
  */
 export class TtlCache<V> {
   readonly #entries = new Map<string, { value: V; expiresAt: number }>();
+  readonly #loading = new Map<string, Promise<V>>();
   readonly #maxEntries: number;
   readonly #now: () => number;
 
@@ -34,6 +35,27 @@ export class TtlCache<V> {
       this.#entries.delete(oldest.value);
     }
     this.#entries.set(key, { value, expiresAt: this.#now() + ttlMs });
+  }
+
+  /**
+   * The cached value, else the one `fetch` answers, stored for the TTL it
+   * names. Concurrent calls for a key not cached share one fetch, as the
+   * kubelet's cached authenticator and authorizer do: 80 `kubectl logs -f`
+   * opened at once with a new token make one TokenReview, not 80. A fetch
+   * that fails is not cached; each waiting caller gets its error.
+   */
+  async load(key: string, fetch: () => Promise<{ value: V; ttlMs: number }>): Promise<V> {
+    const cached = this.get(key);
+    if (cached !== undefined) return cached;
+    let loading = this.#loading.get(key);
+    if (!loading) {
+      loading = fetch().then(({ value, ttlMs }) => {
+        this.set(key, value, ttlMs);
+        return value;
+      }).finally(() => this.#loading.delete(key));
+      this.#loading.set(key, loading);
+    }
+    return loading;
   }
 
   get size(): number {
