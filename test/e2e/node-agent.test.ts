@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ServiceProcess, freePort, tokenKubeconfig, waitFor } from '@vk-ts/testbed';
+import { RedisServer, ServiceProcess, freePort, tokenKubeconfig, waitFor } from '@vk-ts/testbed';
 import { env } from './fixtures.ts';
 import { isKubeNotFound } from '@vk-ts/core';
 
@@ -218,6 +218,30 @@ describe('node-agent', function () {
     assert.ok(takeoverMs < 4000 + 2 * 500 + 1000, `took over after ${takeoverMs} ms`);
     const holder = (await env.client.get<{ spec: { holderIdentity: string } }>('/apis/coordination.k8s.io/v1/namespaces/default/leases/na-le')).spec.holderIdentity;
     assert.equal(holder, 'replica-b');
+  });
+
+  it('with Redis down, says so on /readyz, and exits 0 on SIGTERM within its shutdown time releasing the leader Lease', async () => {
+    const redis = await RedisServer.start();
+    const healthPort = await freePort();
+    const agent = startAgent('na-redis-down', ['--health-port', String(healthPort), '--redis-url', redis.url, '--status-sync-interval-seconds', '1', '--leader-elect', '--identity', 'redis-down',
+      '--leader-election-namespace', 'default', '--leader-election-name', 'na-redis-down']);
+    try {
+      await agent.waitForOutput(/started leading/);
+      await waitFor('node Ready', async () => ready(await getNode('na-redis-down')) === 'True');
+      await redis.close();
+      // An enqueue of the status sync (every second) is now waiting on a Redis that does not answer.
+      await agent.waitForOutput(/redis connection error/);
+      // Said on /readyz, so that kubectl get pods shows the agent not ready while pods cannot be enqueued.
+      const readyz = await fetch(`http://127.0.0.1:${healthPort}/readyz`);
+      assert.equal(readyz.status, 503);
+      assert.match(await readyz.text(), /redis/);
+      agent.child.kill('SIGTERM');
+      assert.equal(await agent.exited(), 0, agent.output.slice(-3000));
+      const lease = await env.client.get<{ spec: { holderIdentity?: string } }>('/apis/coordination.k8s.io/v1/namespaces/default/leases/na-redis-down');
+      assert.equal(lease.spec.holderIdentity ?? '', '', 'released, so a standby takes over at once');
+    } finally {
+      await redis.close();
+    }
   });
 
   it('exits 1 when its node is not registered within --startup-timeout, also when it leads through leader election', async () => {

@@ -37,3 +37,24 @@ export function delay(ms: number, signal?: AbortSignal): Promise<void> {
     signal?.addEventListener('abort', done, { once: true });
   });
 }
+
+/**
+ * Waits for `work` to settle, or no longer once `signal` aborts (never
+ * rejects; the work goes on unobserved). For shutdown paths that must not
+ * hang on a call that cannot finish, such as a Redis command queued while
+ * Redis is down.
+ */
+export function untilAborted(work: Promise<unknown>, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) {
+    work.catch(() => undefined);
+    return Promise.resolve();
+  }
+  return new Promise((resolve) => {
+    const done = (): void => {
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    signal.addEventListener('abort', done, { once: true });
+    work.then(done, done);
+  });
+}

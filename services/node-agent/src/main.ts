@@ -79,7 +79,7 @@ async function run(log: Logger): Promise<void> {
     redisUrl: flags.podWatcher ? flags.redisUrl : undefined, resyncIntervalMs: settings.resyncIntervalSeconds * 1000,
     statusSyncIntervalMs: settings.statusSyncIntervalSeconds * 1000,
   });
-  const health = new HealthServer({ host: flags.healthHost, port: settings.healthPort, registry, readiness: { nodes: () => agent.ready }, logger: log });
+  const health = new HealthServer({ host: flags.healthHost, port: settings.healthPort, registry, readiness: { nodes: () => agent.ready, redis: () => agent.queueReachable }, logger: log });
   installGracefulShutdown({
     logger: log,
     timeoutMs: 10_000,

@@ -2,13 +2,16 @@ import { hostname } from 'node:os';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import {
-  EventRecorder, podQueueName, type KubeRestClient, type Logger, type PodJobData, type Provider,
+  EventRecorder, podQueueName, untilAborted, type KubeRestClient, type Logger, type PodJobData, type Provider,
 } from '@vk-ts/core';
 import { createProvider } from '@vk-ts/provider-registry';
 import type { AgentSettings } from './agent-config.ts';
 import { LeaderElector } from './leader-election.ts';
 import { NodeController } from './node-controller.ts';
 import { PodWatcher } from './pod-watcher.ts';
+
+/** How long stopping waits for the pod queues to close. */
+const QUEUE_CLOSE_MS = 2000;
 
 export interface NodeAgentOptions {
   settings: AgentSettings;
@@ -68,6 +71,11 @@ export class NodeAgent {
   get ready(): boolean {
     if (this.#elector && !this.#elector.isLeader) return true; // a standby is healthy by being ready to take over
     return this.#controllers.length > 0 && this.#controllers.every((c) => c.registered);
+  }
+
+  /** The pod watcher's Redis answers (true without a pod watcher, and on a standby, which uses none). */
+  get queueReachable(): boolean {
+    return !this.#redis || this.#redis.status === 'ready';
   }
 
   get isLeader(): boolean {
@@ -137,7 +145,9 @@ export class NodeAgent {
     this.#watchers = [];
     this.#queues = [];
     await Promise.all([...controllers.map((c) => c.close()), ...watchers.map((w) => w.close())]);
-    await Promise.allSettled(queues.map((q) => q.close()));
+    // Bounded: closing a queue waits for its connection, which never comes while Redis is down; the
+    // disconnect below ends it either way, and the Lease release after this must not wait on Redis.
+    await untilAborted(Promise.allSettled(queues.map((q) => q.close())), AbortSignal.timeout(QUEUE_CLOSE_MS));
     const redis = this.#redis;
     this.#redis = undefined;
     redis?.disconnect();

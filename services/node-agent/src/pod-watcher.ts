@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
 import {
-  POD_JOB_NAME, STATUS_SYNC_JOB, RESYNC_JOB, delay, runListWatch,
+  POD_JOB_NAME, STATUS_SYNC_JOB, RESYNC_JOB, delay, runListWatch, untilAborted,
   type KubeRestClient, type Logger, type PodJobData, type PodOperation,
 } from '@vk-ts/core';
 import { EnqueueBatcher } from './enqueue-batcher.ts';
@@ -69,7 +69,8 @@ export class PodWatcher {
       fieldSelector: `spec.nodeName=${this.#o.nodeName}`,
       // The watcher only reads metadata: the API server sends nothing else (less to send and to parse per event).
       metadataOnly: true,
-      onList: (items) => this.#enqueueAll(items),
+      // Enqueues wait on Redis, which may be down: a shutdown does not wait for them (the next leader relists).
+      onList: (items) => untilAborted(this.#enqueueAll(items), this.#abort.signal),
       onEvent: (type, pod) => this.#onEvent(type, pod),
       logger: this.#log,
       signal: this.#abort.signal,
@@ -87,7 +88,7 @@ export class PodWatcher {
     while (!signal.aborted) {
       await delay(this.#o.resyncIntervalMs, signal);
       if (signal.aborted) break;
-      await this.#enqueueResync();
+      await untilAborted(this.#enqueueResync(), signal);
     }
   }
 
@@ -96,8 +97,8 @@ export class PodWatcher {
     while (!signal.aborted) {
       await delay(this.#o.statusSyncIntervalMs, signal);
       if (signal.aborted) break;
-      await this.#o.queue.add(POD_JOB_NAME, STATUS_SYNC_JOB.data, STATUS_SYNC_JOB.options)
-        .catch((err: unknown) => this.#log.warn({ err }, 'cannot enqueue the status sync; next one at the next interval'));
+      await untilAborted(this.#o.queue.add(POD_JOB_NAME, STATUS_SYNC_JOB.data, STATUS_SYNC_JOB.options)
+        .catch((err: unknown) => this.#log.warn({ err }, 'cannot enqueue the status sync; next one at the next interval')), signal);
     }
   }
 

@@ -161,7 +161,7 @@ const worker = new Worker<PodJobData>(podQueueName(opts.nodename), processJob, {
 });
 worker.on('error', (err) => logger.warn({ err }, 'worker error'));
 
-const health = new HealthServer({ host: opts.healthHost, port: opts.healthPort, registry, readiness: { queue: () => worker.isRunning() }, logger });
+const health = new HealthServer({ host: opts.healthHost, port: opts.healthPort, registry, readiness: { queue: () => worker.isRunning(), redis: () => redis.status === 'ready' }, logger });
 installGracefulShutdown({
   logger,
   timeoutMs: opts.shutdownTimeoutMs,
