@@ -202,6 +202,11 @@ describe('pod lifecycle: what the provider receives, provider-side changes, fail
     env.mock.backend.lose(refOf(lost));
     const failed = await waitPhase('lost', 'Failed', 10_000);
     assert.equal(failed.status!.reason, 'ProviderPodLost');
+    // Not ready any more (PodDisruptionBudgets, kubectl wait), and its container ended as the kubelet ends one it cannot find.
+    assert.deepEqual(failed.status!.conditions!.filter((c) => c.type === 'Ready' || c.type === 'ContainersReady').map((c) => [c.type, c.status, c.reason]),
+      [['ContainersReady', 'False', 'PodFailed'], ['Ready', 'False', 'PodFailed']]);
+    const gone = failed.status!.containerStatuses![0]!;
+    assert.deepEqual([gone.ready, gone.state?.terminated?.reason, gone.state?.terminated?.exitCode], [false, 'ContainerStatusUnknown', 137]);
     await waitFor('ProviderPodLost event', async () => (await eventReasons('lost')).includes('ProviderPodLost'));
   });
 
@@ -259,7 +264,10 @@ describe('pod lifecycle: what the provider receives, provider-side changes, fail
       assert.match(await eventReasons('retry-never'), /ProviderCreateFailed/);
 
       await reconciler.reconcile(job(always), { finalAttempt: false });
-      assert.equal((await getPod('retry-always'))!.status!.phase, 'Running', 'a later pass succeeds');
+      const recovered = (await getPod('retry-always'))!;
+      assert.equal(recovered.status!.phase, 'Running', 'a later pass succeeds');
+      assert.equal(recovered.status!.reason, undefined, 'and the failure\'s reason is gone, so kubectl get pods shows Running');
+      assert.equal(recovered.status!.message, undefined);
 
       // A missing Secret is waited for, even by a restartPolicy Never pod on its last attempt (a Job's pod created before its Secret).
       const waits = await createPod('retry-never-secret', {
@@ -491,6 +499,21 @@ describe('pod lifecycle: what the provider receives, provider-side changes, fail
     const pod = (await getPod('debugged'))!;
     assert.equal(pod.status?.phase, 'Running');
     assert.equal(pod.status?.containerStatuses?.[0]?.ready, true);
+  });
+
+  it('ends a deleted pod that a finalizer holds in phase Failed, not ready, so that its finalizer\'s holder (the Job controller) sees it end', async () => {
+    await env.client.create<V1Pod>(`/api/v1/namespaces/${NS}/pods`, {
+      apiVersion: 'v1', kind: 'Pod', metadata: { name: 'held', finalizers: ['example.com/hold'] },
+      spec: { nodeName: NODE, tolerations: TOLERATE, automountServiceAccountToken: false, containers: [{ name: 'c', image: 'busybox' }] },
+    });
+    const running = await waitPhase('held', 'Running');
+    await env.kubectl('-n', NS, 'delete', 'pod', 'held', '--wait=false');
+    const ended = await waitPhase('held', 'Failed');
+    assert.ok(ended.metadata!.deletionTimestamp, 'still there: the finalizer holds it');
+    assert.equal(ended.status!.conditions!.find((c) => c.type === 'Ready')!.status, 'False');
+    assert.equal(env.mock.backend.get(refOf(running)), undefined, 'stopped in the provider');
+    await env.client.patch(`/api/v1/namespaces/${NS}/pods/held`, { metadata: { finalizers: null } }, PatchType.StrategicMerge);
+    await waitFor('pod gone once its finalizer is removed', async () => !(await getPod('held')));
   });
 
   it('deletes a pod whose containers ignore SIGTERM at the end of its grace period, and a force-deleted pod at once', async () => {

@@ -212,6 +212,7 @@ export function deletionView(pod: V1Pod): V1Pod {
     metadata: {
       namespace: m.namespace, name: m.name, uid: m.uid, resourceVersion: m.resourceVersion, generation: m.generation,
       deletionTimestamp: m.deletionTimestamp, deletionGracePeriodSeconds: m.deletionGracePeriodSeconds,
+      ...(m.finalizers?.length ? { finalizers: m.finalizers } : {}),
     },
     spec: { nodeName: pod.spec?.nodeName, containers: [] },
     status: { phase: pod.status?.phase },

@@ -6,7 +6,7 @@ import {
 } from '@vk-ts/core';
 import { forgetPod } from './forget-pod.ts';
 import { PodResolver } from './pod-resolver.ts';
-import { EPHEMERAL_CONTAINER_MESSAGE, EPHEMERAL_CONTAINER_REASON, changedStatusFields, desiredPodStatus } from './pod-status.ts';
+import { EPHEMERAL_CONTAINER_MESSAGE, EPHEMERAL_CONTAINER_REASON, changedStatusFields, desiredPodStatus, endedPodStatus } from './pod-status.ts';
 import type { PodCache } from './pod-cache.ts';
 import type { RootCaBundles } from './root-ca-bundles.ts';
 import type { StatusDigests } from './status-digests.ts';
@@ -193,6 +193,16 @@ export class PodReconciler {
       await provider.deletePod(ref, { gracePeriodSeconds: 0 });
     }
     this.#o.logger.debug({ pod: `${ref.namespace}/${ref.name}`, uid: ref.uid, forced: !stopped }, 'provider stopped the pod: deleting the pod object');
+    if (pod.metadata?.finalizers?.length && !isFinished(pod)) {
+      // A finalizer keeps the object after the delete below, and its holder reads the phase: the Job controller
+      // counts (and replaces) the pod only once it is Failed. As the kubelet does, the pod ends in a terminal phase
+      // first. Pods without finalizers are gone with the delete, and pay no extra write.
+      const ended = await this.#writeVersioned(pod, async (version) => endedPodStatus(version, new Date().toISOString()), { terminating: true });
+      if (ended === 'gone') {
+        await digests.delete(ref.uid);
+        return DONE;
+      }
+    }
     // The status record goes first: from the moment the provider let the pod go, the record would tell the
     // batch status sync that the pod vanished. Should the DELETE below fail, this job is retried, and the
     // node resync gives every terminating pod a pass.
@@ -251,10 +261,11 @@ export class PodReconciler {
    * MAX_STATUS_ATTEMPTS writes. `derive` answering undefined writes nothing.
    * Answers the version written (or found needing nothing); 'gone' when the
    * pod was deleted or replaced by a newer pod of the same name; 'left' when
-   * the version read again is being deleted or has finished, so that this
-   * status is no longer ours to write.
+   * the version read again is being deleted (unless `terminating`: the final
+   * status of a pod being deleted) or has finished, so that this status is no
+   * longer ours to write.
    */
-  async #writeVersioned(pod: V1Pod, derive: (version: V1Pod, reread: boolean) => Promise<PodStatus | undefined>): Promise<V1Pod | 'gone' | 'left'> {
+  async #writeVersioned(pod: V1Pod, derive: (version: V1Pod, reread: boolean) => Promise<PodStatus | undefined>, options: { terminating?: boolean } = {}): Promise<V1Pod | 'gone' | 'left'> {
     for (let attempt = 1; ; attempt++) {
       const status = await derive(pod, attempt > 1);
       if (!status) return pod;
@@ -271,7 +282,7 @@ export class PodReconciler {
         });
         // A pod replaced under the same name answers 409 too (its resourceVersion differs): the read tells.
         if (!fresh || fresh.metadata?.uid !== m.uid) return 'gone';
-        if (fresh.metadata?.deletionTimestamp || isFinished(fresh)) return 'left';
+        if ((fresh.metadata?.deletionTimestamp && !options.terminating) || isFinished(fresh)) return 'left';
         pod = fresh;
       }
     }
@@ -303,7 +314,7 @@ export class PodReconciler {
     const m = pod.metadata!;
     const message = 'The pod\'s containers are gone from the provider (deleted outside Kubernetes or lost by the provider)';
     await this.#event(pod, 'Warning', 'ProviderPodLost', message);
-    await this.#writeVersioned(pod, async () => ({ phase: 'Failed', reason: 'ProviderPodLost', message }));
+    await this.#writeVersioned(pod, async (version) => endedPodStatus(version, new Date().toISOString(), { reason: 'ProviderPodLost', message }));
     await this.#o.digests.delete(m.uid!);
   }
 

@@ -1,7 +1,7 @@
 import type { V1Container, V1ContainerState, V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
 import type { ProviderPod } from '@vk-ts/core';
 
-interface Condition { type: string; status: string; lastTransitionTime?: string; reason?: string; message?: string }
+interface Condition { type: string; status: string; lastTransitionTime?: string; reason?: string | null; message?: string | null }
 
 export const EPHEMERAL_CONTAINER_REASON = 'EphemeralContainersNotSupported';
 export const EPHEMERAL_CONTAINER_MESSAGE = 'this virtual kubelet\'s providers cannot add a container to a running pod; debug a copy of the pod instead (kubectl debug --copy-to)';
@@ -32,22 +32,29 @@ export function desiredPodStatus(pod: V1Pod, provided: ProviderPod, nowIso: stri
   }));
   const initialized = initContainerStatuses.every((c) => c.state?.terminated?.exitCode === 0);
   const allReady = containerStatuses.length > 0 && containerStatuses.every((c) => c.ready);
+  // A True condition carries no reason; null removes one an earlier status (or another writer) left.
   const cond = (type: string, ok: boolean, reason?: string): Condition => {
     const status = ok ? 'True' : 'False';
     const prev = current.find((c) => c.type === type);
     return {
       type, status,
       lastTransitionTime: prev && prev.status === status && prev.lastTransitionTime ? String(prev.lastTransitionTime) : now,
-      ...(reason && !ok ? { reason } : {}),
+      reason: ok ? null : reason ?? null, message: null,
     };
   };
+  // As the kubelet words it for a pod that has finished.
+  const notReady = s.phase === 'Succeeded' ? 'PodCompleted' : s.phase === 'Failed' ? 'PodFailed' : 'ContainersNotReady';
   return {
     phase: s.phase,
+    // The provider has the pod: a reason and message an earlier pass wrote (ProviderFailed, CreateContainerConfigError)
+    // are over, and would otherwise stay, since a patch keeps what it does not name (kubectl get pods shows the reason).
+    reason: s.reason ?? null,
+    message: s.message ?? null,
     conditions: [
       cond('PodScheduled', true),
       cond('Initialized', initialized, 'ContainersNotInitialized'),
-      cond('ContainersReady', allReady, 'ContainersNotReady'),
-      cond('Ready', allReady, 'ContainersNotReady'),
+      cond('ContainersReady', allReady, notReady),
+      cond('Ready', allReady, notReady),
     ],
     containerStatuses,
     ...(initContainerStatuses.length ? { initContainerStatuses } : {}),
@@ -57,6 +64,30 @@ export function desiredPodStatus(pod: V1Pod, provided: ProviderPod, nowIso: stri
     startTime: pod.status?.startTime ?? kubeTime(s.startTime),
     // The API server sets qosClass at creation and then refuses any change: keep its answer.
     qosClass: pod.status?.qosClass ?? qosClass([...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])]),
+  };
+}
+
+/**
+ * The final status of a pod that ended without finishing: its containers
+ * lost by the provider (`why` says so), or stopped because the pod was
+ * deleted. Failed, not ready (so PodDisruptionBudgets, `kubectl wait` and the
+ * Job controller see it), and each container not already ended terminated as
+ * ContainerStatusUnknown (exit 137), as the kubelet ends containers it cannot
+ * account for.
+ */
+export function endedPodStatus(pod: V1Pod, nowIso: string, why?: { reason: string; message: string }): Record<string, unknown> {
+  const now = kubeTime(nowIso)!;
+  const end = (c: V1ContainerStatus): V1ContainerStatus => (c.state?.terminated ? c : {
+    ...c, ready: false, started: false,
+    state: { terminated: { exitCode: 137, reason: 'ContainerStatusUnknown', message: 'The container could not be located when the pod was terminated', finishedAt: now as unknown as Date } },
+  });
+  const notReady = (type: string): Condition => ({ type, status: 'False', lastTransitionTime: now, reason: 'PodFailed', message: null });
+  const current = (pod.status?.conditions ?? []) as unknown as Condition[];
+  const keep = (type: string): Condition | undefined => current.find((c) => c.type === type);
+  return {
+    phase: 'Failed', ...why,
+    conditions: [keep('PodScheduled'), keep('Initialized'), notReady('ContainersReady'), notReady('Ready')].filter((c) => c !== undefined),
+    ...(pod.status?.containerStatuses ? { containerStatuses: pod.status.containerStatuses.map(end) } : {}),
   };
 }
 
@@ -77,9 +108,14 @@ export function changedStatusFields(pod: V1Pod, desired: Record<string, unknown>
   return Object.entries(desired).filter(([k, v]) => !contains(current[k], v)).map(([k]) => k);
 }
 
-/** True when `current` holds every value of `wanted` (lists of named or typed items matched by that key). */
+/**
+ * True when `current` holds every value of `wanted` (lists of named or typed
+ * items matched by that key). A wanted null (remove the field) is held by an
+ * absent or null field.
+ */
 function contains(current: unknown, wanted: unknown): boolean {
   if (wanted === undefined) return true;
+  if (wanted === null) return current === undefined || current === null;
   if (Array.isArray(wanted)) {
     if (!Array.isArray(current)) return false;
     const keyOf = (x: unknown): string | undefined => {

@@ -35,6 +35,34 @@ describe('pod status', () => {
     assert.equal('ephemeralContainerStatuses' in desiredPodStatus(pod, provided, '2026-11-23T10:00:02Z'), false, 'none without ephemeral containers');
   });
 
+  it('clears a reason and message an earlier pass left once the provider runs the pod, on the pod and on its True conditions', () => {
+    const failedBefore: V1Pod = {
+      ...pod,
+      status: {
+        phase: 'Pending', qosClass: 'BestEffort', reason: 'ProviderFailed', message: 'injected transient create failure',
+        conditions: [{ type: 'Ready', status: 'False', reason: 'ContainersNotReady', message: 'containers with unready status: [c]' }],
+      },
+    };
+    const desired = desiredPodStatus(failedBefore, provided, '2026-11-23T10:00:02Z') as { reason: unknown; message: unknown; conditions: { type: string; reason?: unknown; message?: unknown }[] };
+    assert.equal(desired.reason, null, 'null removes it in the strategic merge patch');
+    assert.equal(desired.message, null);
+    const ready = desired.conditions.find((c) => c.type === 'Ready')!;
+    assert.deepEqual([ready.reason, ready.message], [null, null]);
+    assert.equal(statusChanged(failedBefore, desired), true, 'the stale reason alone makes the status worth writing');
+    // As the API server stores the patch: null fields removed.
+    const stored: V1Pod = { ...failedBefore, status: JSON.parse(JSON.stringify(desired, (_k, v: unknown) => (v === null ? undefined : v))) as V1Pod['status'] };
+    assert.equal(stored.status!.reason, undefined);
+    assert.equal(statusChanged(stored, desiredPodStatus(stored, provided, '2026-11-23T10:09:00Z')), false, 'and nothing is written again');
+  });
+
+  it('words a finished pod\'s unready conditions as the kubelet does', () => {
+    const done = (phase: string) => ({ ...provided, status: { ...provided.status, phase, containerStatuses: [{ ...provided.status.containerStatuses![0]!, ready: false, state: { terminated: { exitCode: phase === 'Succeeded' ? 0 : 1 } } }] } });
+    const reasonOf = (phase: string) => (desiredPodStatus(pod, done(phase), '2026-11-23T10:00:02Z')['conditions'] as { type: string; reason?: string }[]).find((c) => c.type === 'Ready')!.reason;
+    assert.equal(reasonOf('Succeeded'), 'PodCompleted');
+    assert.equal(reasonOf('Failed'), 'PodFailed');
+    assert.equal(reasonOf('Running'), 'ContainersNotReady');
+  });
+
   it('formats times in whole seconds', () => {
     assert.equal(kubeTime('2026-11-23T10:00:01.999Z'), '2026-11-23T10:00:01Z');
     assert.equal(kubeTime(new Date('2026-11-23T10:00:01Z')), '2026-11-23T10:00:01Z');
