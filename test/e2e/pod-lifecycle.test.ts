@@ -210,7 +210,7 @@ describe('pod lifecycle: what the provider receives, provider-side changes, fail
     await waitFor('ProviderPodLost event', async () => (await eventReasons('lost')).includes('ProviderPodLost'));
   });
 
-  it('fails an invalid pod, a pod with a volume the provider cannot mount and a pod whose image the provider rejects, each with an Event and a reason, and keeps serving other pods', async () => {
+  it('fails an invalid pod and a pod with a volume the provider cannot mount, holds a pod whose image cannot be pulled in ImagePullBackOff until it can, each with an Event, and keeps serving other pods', async () => {
     env.mock.backend.setFaults({ rejectImages: ['registry.example/missing:1'] });
     await createPod('bad-field', { containers: [{ name: 'c', image: 'busybox', env: [{ name: 'X', valueFrom: { resourceFieldRef: { resource: 'limits.hugepages-2Mi' } } }] }] });
     await createPod('bad-image', { containers: [{ name: 'c', image: 'registry.example/missing:1' }] });
@@ -220,17 +220,28 @@ describe('pod lifecycle: what the provider receives, provider-side changes, fail
     const badField = await waitPhase('bad-field', 'Failed');
     assert.equal(badField.status!.reason, 'InvalidPodSpec');
     assert.match(badField.status!.message!, /resourceFieldRef "limits\.hugepages-2Mi".*not supported/);
-    const badImage = await waitPhase('bad-image', 'Failed');
-    assert.equal(badImage.status!.reason, 'ProviderFailed');
-    assert.match(badImage.status!.message!, /registry\.example\/missing:1/);
+    // As the kubelet: Pending, the container waiting for its image and retried (a Deployment's ReplicaSet would
+    // replace a Failed pod at once, and again, and again).
+    const pulling = await waitFor('bad-image waiting for its image', async () => {
+      const p = await getPod('bad-image');
+      const waiting = p?.status?.containerStatuses?.[0]?.state?.waiting;
+      return waiting?.reason === 'ImagePullBackOff' ? { p: p!, waiting } : undefined;
+    }, { timeoutMs: 30_000 });
+    assert.equal(pulling.p.status!.phase, 'Pending');
+    assert.match(pulling.waiting.message!, /registry\.example\/missing:1/);
     const badVolume = await waitPhase('bad-volume', 'Failed');
     assert.equal(badVolume.status!.reason, 'InvalidPodSpec');
     assert.match(badVolume.status!.message!, /cannot mount volume "host" \(hostPath\)/);
-    await waitFor('events', async () => (await eventReasons('bad-field')).includes('InvalidPodSpec') && (await eventReasons('bad-image')).includes('ProviderCreateFailed')
+    await waitFor('events', async () => (await eventReasons('bad-field')).includes('InvalidPodSpec') && (await eventReasons('bad-image')).includes('Failed')
       && (await eventReasons('bad-volume')).includes('InvalidPodSpec'));
+    assert.match(await env.kubectl('-n', NS, 'get', 'events', '--field-selector', 'involvedObject.name=bad-image', '-o', 'jsonpath={.items[*].message}'),
+      /Failed to pull image "registry\.example\/missing:1"/);
     await waitPhase('good', 'Running');
     for (const s of running) assert.equal(s.child.exitCode ?? s.child.signalCode, null, `${s.name} is still running`);
     assert.equal(env.mock.backend.list(NODE).filter((p) => p.spec.ref.name.startsWith('bad-')).length, 0);
+    // The image can be had now: the next retry runs the pod.
+    env.mock.backend.setFaults({ rejectImages: [] });
+    await waitPhase('bad-image', 'Running', 60_000);
   });
 
   it('puts a pod whose create failed transiently in reason ProviderFailed, and a restartPolicy Never pod in Failed once its retry budget is spent, unless it waits for a Secret', async () => {
@@ -433,20 +444,19 @@ describe('pod lifecycle: what the provider receives, provider-side changes, fail
       assert.equal(after.metadata!.labels!.touched, 'yes');
       assert.deepEqual(env.mock.backend.list(direct).map((p) => p.spec.ref.uid), [changed.metadata!.uid]);
 
-      // A create the provider rejects, on a pod changed meanwhile: the Failed status still lands, on the newer version.
-      env.mock.backend.setFaults({ rejectImages: ['registry.example/race:1'] });
-      const rejected = await createPod('race-rejected', { ...spec, containers: [{ name: 'c', image: 'registry.example/race:1' }] }, direct);
+      // A create the provider refuses for good, on a pod changed meanwhile: the Failed status still lands, on the newer version.
+      const rejected = await createPod('race-rejected', { ...spec, volumes: [{ name: 'host', hostPath: { path: '/race' } }] }, direct);
       duringCreate = async () => {
         await env.client.patch(`/api/v1/namespaces/${NS}/pods/race-rejected`, { metadata: { labels: { touched: 'yes' } } }, PatchType.StrategicMerge);
       };
-      await assert.rejects(reconciler.reconcile(job(rejected)), /registry\.example\/race:1/);
+      await assert.rejects(reconciler.reconcile(job(rejected)), /cannot mount volume "host"/);
       const failed = (await getPod('race-rejected'))!;
       assert.equal(failed.status!.phase, 'Failed');
-      assert.equal(failed.status!.reason, 'ProviderFailed');
+      assert.equal(failed.status!.reason, 'InvalidPodSpec');
+      assert.equal(failed.metadata!.labels!.touched, 'yes', 'on the newer version');
 
       // Deleted gracefully while its pass runs: the deletion's event may have been merged into this very job, so
       // the pass asks for another one soon, and that pass stops the provider's copy and removes the pod.
-      env.mock.backend.setFaults({ rejectImages: [] });
       const terminating = await createPod('race-terminating', spec, direct);
       duringCreate = async () => { await env.kubectl('-n', NS, 'delete', 'pod', 'race-terminating', '--wait=false'); };
       const metDeletion = await reconciler.reconcile(job(terminating));

@@ -13,6 +13,12 @@ export const ErrorCodes = {
   PROVIDER_NOT_IMPLEMENTED: 'VK_ERR_PROVIDER_NOT_IMPLEMENTED',
   /** The provider refused the request for good (bad image, invalid spec): no retry. */
   PROVIDER_PERMANENT: 'VK_ERR_PROVIDER_PERMANENT',
+  /**
+   * The provider cannot get a container's image (not found, no access). Retried with backoff, never
+   * final: the pod stays Pending with the container waiting in ErrImagePull / ImagePullBackOff, as the
+   * kubelet keeps it, until the image can be had. `details`: { container, image }.
+   */
+  PROVIDER_IMAGE_PULL: 'VK_ERR_PROVIDER_IMAGE_PULL',
   /** The provider failed in a way that may pass (throttling, 5xx, timeouts): retry. */
   PROVIDER_TRANSIENT: 'VK_ERR_PROVIDER_TRANSIENT',
   /** A pod spec references something we cannot provide (unsupported field, ...). */

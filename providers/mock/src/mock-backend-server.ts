@@ -195,7 +195,7 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 
 function sendError(res: ServerResponse, err: unknown): void {
   if (res.headersSent) { res.destroy(); return; }
-  if (err instanceof MockBackendError) return sendJson(res, err.status, { kind: err.kind, message: err.message });
+  if (err instanceof MockBackendError) return sendJson(res, err.status, { kind: err.kind, message: err.message, ...err.details });
   if (err instanceof SyntaxError) return sendJson(res, 400, { kind: 'permanent', message: `invalid JSON body: ${err.message}` });
   sendJson(res, 500, { kind: 'transient', message: (err as Error).message });
 }

@@ -104,11 +104,14 @@ export interface MockFaults {
 
 export class MockBackendError extends Error {
   readonly status: number;
-  readonly kind: 'not-found' | 'transient' | 'permanent';
-  constructor(kind: 'not-found' | 'transient' | 'permanent', message: string) {
+  /** 'image': a container's image cannot be had (400, with `container` and `image` in the answer). */
+  readonly kind: 'not-found' | 'transient' | 'permanent' | 'image';
+  readonly details: Record<string, string> | undefined;
+  constructor(kind: MockBackendError['kind'], message: string, details?: Record<string, string>) {
     super(message);
     this.kind = kind;
-    this.status = kind === 'not-found' ? 404 : kind === 'permanent' ? 400 : 503;
+    this.details = details;
+    this.status = kind === 'not-found' ? 404 : kind === 'transient' ? 503 : 400;
   }
 }
 
@@ -141,7 +144,7 @@ export class MockBackend {
     const existing = this.#pods.get(key);
     if (existing) return existing;
     const rejected = [...spec.initContainers, ...spec.containers].find((c) => this.faults.rejectImages.includes(c.image));
-    if (rejected) throw new MockBackendError('permanent', `image "${rejected.image}" not found in registry`);
+    if (rejected) throw new MockBackendError('image', `image "${rejected.image}" not found in registry`, { container: rejected.name, image: rejected.image });
     if (this.faults.failCreates > 0) {
       this.faults.failCreates -= 1;
       throw new MockBackendError(this.faults.failCreatesKind, `injected ${this.faults.failCreatesKind} create failure`);
@@ -189,7 +192,7 @@ export class MockBackend {
   update(spec: MockPodSpec): MockPod {
     const pod = this.#mustGet(spec.ref);
     const rejected = spec.containers.find((c) => this.faults.rejectImages.includes(c.image));
-    if (rejected) throw new MockBackendError('permanent', `image "${rejected.image}" not found in registry`);
+    if (rejected) throw new MockBackendError('image', `image "${rejected.image}" not found in registry`, { container: rejected.name, image: rejected.image });
     for (const c of pod.containers) {
       const next = spec.containers.find((s) => s.name === c.name);
       if (next && next.image !== c.image) {

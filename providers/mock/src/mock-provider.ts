@@ -188,8 +188,9 @@ export class MockProvider implements Provider {
    * the CPU of node:http per call, a fraction of fetch's). `timeoutMs` bounds
    * the wait for headers and each pause in the body (0: none). Resolves with
    * the response on 2xx; otherwise rejects with PROVIDER_NOT_FOUND (404),
-   * PROVIDER_TRANSIENT (408 and 429: the call may pass later, as 5xx, network
-   * errors and timeouts) or PROVIDER_PERMANENT (other 4xx).
+   * PROVIDER_IMAGE_PULL (400 of kind "image"), PROVIDER_TRANSIENT (408 and
+   * 429: the call may pass later, as 5xx, network errors and timeouts) or
+   * PROVIDER_PERMANENT (other 4xx).
    */
   async #send(method: string, path: string, body: unknown, signal: AbortSignal | undefined, timeoutMs: number, resolveNotFound = false,
     pool = this.#pool): Promise<Dispatcher.ResponseData> {
@@ -206,9 +207,13 @@ export class MockProvider implements Provider {
     const status = res.statusCode;
     if ((status >= 200 && status < 300) || (resolveNotFound && status === 404)) return res;
     const text = await res.body.text().catch(() => '');
-    let message = '';
-    try { message = (JSON.parse(text) as { message?: string }).message ?? ''; } catch { /* not JSON: no message */ }
+    let answer: { message?: string; kind?: string; container?: string; image?: string } = {};
+    try { answer = JSON.parse(text) as typeof answer; } catch { /* not JSON: no message */ }
+    const message = answer.message ?? '';
     const full = `${what} answered ${status}: ${message || text.slice(0, 200) || '(no reason given)'}`;
+    if (status === 400 && answer.kind === 'image') {
+      throw new VkError(ErrorCodes.PROVIDER_IMAGE_PULL, full, { details: { container: answer.container ?? '', image: answer.image ?? '' } });
+    }
     const code = status === 404 ? ErrorCodes.PROVIDER_NOT_FOUND
       : status === 408 || status === 429 ? ErrorCodes.PROVIDER_TRANSIENT
         : status >= 400 && status < 500 ? ErrorCodes.PROVIDER_PERMANENT : ErrorCodes.PROVIDER_TRANSIENT;

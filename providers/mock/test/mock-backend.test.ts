@@ -23,10 +23,11 @@ describe('mock backend', () => {
     assert.equal(b.list().length, 1);
   });
 
-  it('rejects a refused image permanently', () => {
+  it('refuses an image it cannot get as an image error naming the container and image', () => {
     const b = new MockBackend();
     b.setFaults({ rejectImages: ['bad:1'] });
-    assert.throws(() => b.create(spec('u3', 'bad:1')), (e: MockBackendError) => e.kind === 'permanent' && /bad:1/.test(e.message));
+    assert.throws(() => b.create(spec('u3', 'bad:1')), (e: MockBackendError) =>
+      e.kind === 'image' && e.status === 400 && /bad:1/.test(e.message) && e.details?.['image'] === 'bad:1' && typeof e.details['container'] === 'string');
   });
 
   it('reports an exited container as terminated with its code', () => {

@@ -80,6 +80,16 @@ describe('mock provider over HTTP', () => {
     await assert.rejects(read('nope'), /no container "nope" in pod/);
   });
 
+  it('reports an image the backend cannot get as an image pull error naming the container and image', async () => {
+    server.backend.setFaults({ rejectImages: ['nginx'] });
+    await assert.rejects(provider.createPod(resolved as never), (err: Error & { code?: string; details?: Record<string, unknown> }) => {
+      assert.equal(err.code, 'VK_ERR_PROVIDER_IMAGE_PULL');
+      assert.deepEqual(err.details, { container: 'c', image: 'nginx' });
+      assert.match(err.message, /answered 400: image "nginx" not found in registry/);
+      return true;
+    });
+  });
+
   it('answers pod API calls only after the injected call latency, like a slow cloud API', async () => {
     server.backend.setFaults({ callLatencyMs: 300 });
     const started = performance.now();

@@ -140,7 +140,7 @@ async function runJob(job: Job<PodJobData>, token: string | undefined): Promise<
   }
   let requeueAfterMs: number | undefined;
   try {
-    ({ requeueAfterMs } = await reconciler.reconcile(data, { finalAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1) }));
+    ({ requeueAfterMs } = await reconciler.reconcile(data, { finalAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1), attempt: job.attemptsMade + 1 }));
   } catch (err) {
     log.warn({ err, attempt: job.attemptsMade + 1 }, 'reconcile failed');
     throw err;

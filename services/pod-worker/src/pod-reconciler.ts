@@ -2,7 +2,7 @@ import { UnrecoverableError } from 'bullmq';
 import type { V1Pod } from '@kubernetes/client-node';
 import {
   ErrorCodes, PatchType, hasCode, isKubeConflict, isKubeNotFound, isKubeRefusal, isPermanent,
-  type EventRecorder, type KubeRestClient, type Logger, type PodJobData, type PodRef, type Provider, type ProviderPod,
+  type EventRecorder, type VkError, type KubeRestClient, type Logger, type PodJobData, type PodRef, type Provider, type ProviderPod,
 } from '@vk-ts/core';
 import { forgetPod } from './forget-pod.ts';
 import { PodResolver } from './pod-resolver.ts';
@@ -29,6 +29,8 @@ export interface PodReconcilerOptions {
 export interface ReconcileContext {
   /** This is the job's last attempt: a failure now is final until the next resync. */
   finalAttempt: boolean;
+  /** The job's attempt, from 1 (absent: 1). */
+  attempt?: number;
 }
 
 export interface ReconcileResult {
@@ -118,7 +120,7 @@ export class PodReconciler {
         await this.#updateFailed(pod, err);
         // A change that can never be applied (image rejected, invalid spec) is not retried: the pod keeps running
         // what it ran, its status below says so, and the next spec change brings a pass of its own.
-        if (!isPermanent(err)) throw err;
+        if (!isPermanent(err) && !hasCode(err, ErrorCodes.PROVIDER_IMAGE_PULL)) throw err;
       }
     }
     for (const c of pod.spec?.ephemeralContainers ?? []) {
@@ -325,6 +327,7 @@ export class PodReconciler {
    */
   async #createFailed(pod: V1Pod, err: unknown, ctx: ReconcileContext): Promise<void> {
     const message = (err as Error).message;
+    if (hasCode(err, ErrorCodes.PROVIDER_IMAGE_PULL)) return this.#imagePullFailed(pod, err as VkError, ctx);
     const missingRef = hasCode(err, ErrorCodes.POD_REFERENCE_MISSING);
     const invalid = hasCode(err, ErrorCodes.POD_INVALID);
     // The API server refused what the pod needs from it (a Secret read forbidden by RBAC, a TokenRequest for a
@@ -340,6 +343,29 @@ export class PodReconciler {
     const status: PodStatus = final ? { phase: 'Failed', reason, message } : { reason, message };
     await this.#writeVersioned(pod, async () => status)
       .catch((e: unknown) => this.#o.logger.warn({ err: e }, 'cannot write failure status'));
+  }
+
+  /**
+   * An image the provider cannot get: as the kubelet, the pod stays Pending, whatever its restart policy,
+   * with the container waiting in ErrImagePull (first attempt) or ImagePullBackOff (later ones) and a
+   * Failed Event, and the create is retried with backoff (the job's, then the node resync's) until the
+   * image can be had. Failing the pod instead made a Deployment with a mistyped image create Failed pods
+   * in a loop, each replaced at once by its ReplicaSet.
+   */
+  async #imagePullFailed(pod: V1Pod, err: VkError, ctx: ReconcileContext): Promise<void> {
+    const { container, image } = (err.details ?? {}) as { container?: string; image?: string };
+    await this.#warn(pod, 'Failed', `Failed to pull image "${image ?? ''}": ${err.message}`);
+    const waiting = { reason: (ctx.attempt ?? 1) > 1 ? 'ImagePullBackOff' : 'ErrImagePull', message: err.message };
+    await this.#writeVersioned(pod, async (version) => {
+      const status = {
+        reason: null, message: null,
+        containerStatuses: (version.spec?.containers ?? []).map((c) => ({
+          name: c.name, image: c.image ?? '', imageID: '', ready: false, restartCount: 0, started: false,
+          state: { waiting: c.name === container ? waiting : { reason: 'ContainerCreating' } },
+        })),
+      };
+      return changedStatusFields(version, status).length ? status as unknown as PodStatus : undefined;
+    }).catch((e: unknown) => this.#o.logger.warn({ err: e }, 'cannot write the image pull status'));
   }
 
   /** An image change the provider did not apply: a Warning Event (the resolver has named a missing reference already). */

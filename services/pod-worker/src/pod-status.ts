@@ -32,14 +32,16 @@ export function desiredPodStatus(pod: V1Pod, provided: ProviderPod, nowIso: stri
   }));
   const initialized = initContainerStatuses.every((c) => c.state?.terminated?.exitCode === 0);
   const allReady = containerStatuses.length > 0 && containerStatuses.every((c) => c.ready);
-  // A True condition carries no reason; null removes one an earlier status (or another writer) left.
+  // A True condition carries no reason; null removes one an earlier status (or another writer) left. Nulls are
+  // sent only where there is something to remove, so that the usual patch stays as small as it was.
   const cond = (type: string, ok: boolean, reason?: string): Condition => {
     const status = ok ? 'True' : 'False';
     const prev = current.find((c) => c.type === type);
     return {
       type, status,
       lastTransitionTime: prev && prev.status === status && prev.lastTransitionTime ? String(prev.lastTransitionTime) : now,
-      reason: ok ? null : reason ?? null, message: null,
+      ...setOrRemove('reason', ok ? undefined : reason, prev),
+      ...setOrRemove('message', undefined, prev),
     };
   };
   // As the kubelet words it for a pod that has finished.
@@ -48,8 +50,8 @@ export function desiredPodStatus(pod: V1Pod, provided: ProviderPod, nowIso: stri
     phase: s.phase,
     // The provider has the pod: a reason and message an earlier pass wrote (ProviderFailed, CreateContainerConfigError)
     // are over, and would otherwise stay, since a patch keeps what it does not name (kubectl get pods shows the reason).
-    reason: s.reason ?? null,
-    message: s.message ?? null,
+    ...setOrRemove('reason', s.reason, pod.status),
+    ...setOrRemove('message', s.message, pod.status),
     conditions: [
       cond('PodScheduled', true),
       cond('Initialized', initialized, 'ContainersNotInitialized'),
@@ -89,6 +91,13 @@ export function endedPodStatus(pod: V1Pod, nowIso: string, why?: { reason: strin
     conditions: [keep('PodScheduled'), keep('Initialized'), notReady('ContainersReady'), notReady('Ready')].filter((c) => c !== undefined),
     ...(pod.status?.containerStatuses ? { containerStatuses: pod.status.containerStatuses.map(end) } : {}),
   };
+}
+
+/** `{ key: value }`; without a value, `{ key: null }` (remove) when `current` has the key, else nothing. */
+function setOrRemove(key: string, value: string | undefined, current: object | undefined): Record<string, string | null> {
+  if (value) return { [key]: value };
+  const had = (current as Record<string, unknown> | undefined)?.[key];
+  return had === undefined || had === null ? {} : { [key]: null };
 }
 
 /** True when writing `desired` would change what the pod shows. */
