@@ -63,7 +63,7 @@ describe('pod lifecycle: what the provider receives, provider-side changes, fail
 
   afterEach(function () {
     if (this.currentTest?.state === 'failed') for (const s of running) process.stderr.write(`--- ${s.name} output (last 4 kB):\n${s.output.slice(-4000)}\n`);
-    env.mock.backend.setFaults({ failCreates: 0, rejectImages: [], stopLatencyMs: 0 });
+    env.mock.backend.setFaults({ failCreates: 0, rejectImages: [], stopLatencyMs: 0, restartDelayMs: 10_000 });
   });
 
   after(async () => {
@@ -180,8 +180,30 @@ describe('pod lifecycle: what the provider receives, provider-side changes, fail
     assert.equal(env.mock.backend.get(refOf(pod))!.spec.containers[0]!.env['DISK_GI'], '100');
   });
 
+  it('restarts a container that exits under restartPolicy Always, as the kubelet does: the pod stays Running, with the restart counted and how it ended', async () => {
+    env.mock.backend.setFaults({ restartDelayMs: 1000 });
+    const pod = await createPod('crashes', { containers: [{ name: 'app', image: 'busybox' }] });
+    const running = await waitPhase('crashes', 'Running');
+    env.mock.backend.exitContainer(refOf(running), 'app', 1);
+    const backingOff = await waitFor('CrashLoopBackOff on the pod', async () => {
+      const p = await getPod('crashes');
+      return p?.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'CrashLoopBackOff' ? p : undefined;
+    }, { timeoutMs: 10_000, intervalMs: 100 });
+    assert.equal(backingOff.status!.phase, 'Running', 'a Deployment\'s pod is not replaced for a crash');
+    assert.equal(backingOff.status!.containerStatuses![0]!.lastState?.terminated?.exitCode, 1);
+    const restarted = await waitFor('running again, the restart counted', async () => {
+      const p = await getPod('crashes');
+      const c = p?.status?.containerStatuses?.[0];
+      return c?.state?.running && c.restartCount === 1 && c.ready ? p : undefined;
+    }, { timeoutMs: 15_000 });
+    assert.equal(restarted.status!.phase, 'Running');
+    assert.equal(restarted.status!.conditions!.find((c) => c.type === 'Ready')!.status, 'True');
+    assert.equal(restarted.metadata!.uid, pod.metadata!.uid, 'the same pod');
+  });
+
   it('shows a container that exits in the provider on the pod within seconds, and a pod the provider lost as Failed with a Warning Event', async () => {
-    await createPod('exits', { containers: [{ name: 'a', image: 'busybox' }, { name: 'b', image: 'busybox' }] });
+    // restartPolicy Never: the exits stay, and the pod ends Failed once every container has ended.
+    await createPod('exits', { restartPolicy: 'Never', containers: [{ name: 'a', image: 'busybox' }, { name: 'b', image: 'busybox' }] });
     await createPod('lost', { containers: [{ name: 'c', image: 'busybox' }] });
     const exits = await waitPhase('exits', 'Running');
     const lost = await waitPhase('lost', 'Running');

@@ -29,12 +29,14 @@ export interface MockPodSpec {
   ref: PodRef;
   containers: MockContainerSpec[];
   initContainers: MockContainerSpec[];
+  /** The pod's restartPolicy (absent: Always, the Kubernetes default): what an exited container does. */
+  restartPolicy?: 'Always' | 'OnFailure' | 'Never';
   /** The volumes handed over; file contents are kept only as SHA-256 digests (they may hold secrets). */
   volumes: MockVolume[];
 }
 
 export type MockContainerState =
-  | { state: 'waiting'; reason: string }
+  | { state: 'waiting'; reason: string; message?: string }
   | { state: 'running'; startedAt: string }
   | { state: 'terminated'; exitCode: number; reason: string; startedAt: string; finishedAt: string };
 
@@ -43,6 +45,8 @@ export interface MockContainer {
   image: string;
   state: MockContainerState;
   restartCount: number;
+  /** How the container last ended, once it has been restarted (or is waiting to be). */
+  lastState?: MockContainerState;
   /** Log lines with their timestamps (RFC 3339). */
   logs: { time: string; line: string }[];
   cpuNanoCores: number;
@@ -82,8 +86,14 @@ export interface MockFaults {
   failCreates: number;
   /** How they fail: transient (retry) or permanent (bad request). */
   failCreatesKind: 'transient' | 'permanent';
-  /** Images that every create or update rejects permanently (like a registry 404). */
+  /** Images that every create or update refuses (like a registry 404): an `image` error. */
   rejectImages: string[];
+  /**
+   * How long a container that exited waits before its restart (restartPolicy Always, or OnFailure with a
+   * non-zero exit), doubling at each restart up to 5 minutes, as the kubelet's CrashLoopBackOff does
+   * (10 s first there; tests set less).
+   */
+  restartDelayMs: number;
   /** ping() fails while false. */
   healthy: boolean;
   /** Containers stay waiting (ContainerCreating) this long after create. */
@@ -125,7 +135,7 @@ export class MockBackend {
   /** Creates per pod key over the backend's life: tests assert "exactly once". */
   readonly createCounts = new Map<string, number>();
   readonly events = new EventEmitter();
-  readonly faults: MockFaults = { failCreates: 0, failCreatesKind: 'transient', rejectImages: [], healthy: true, startLatencyMs: 0, stopLatencyMs: 0, callLatencyMs: 0 };
+  readonly faults: MockFaults = { failCreates: 0, failCreatesKind: 'transient', rejectImages: [], restartDelayMs: 10_000, healthy: true, startLatencyMs: 0, stopLatencyMs: 0, callLatencyMs: 0 };
   #nextIp = 0;
   readonly #timers = new Set<NodeJS.Timeout>();
 
@@ -271,12 +281,20 @@ export class MockBackend {
     return this.#removedCpu.get(node) ?? 0;
   }
 
-  /** Fault/scenario: a container exits with a code. */
+  /**
+   * Fault/scenario: a container exits with a code. As a kubelet would, the
+   * backend restarts it under the pod's restart policy (Always; OnFailure
+   * after a non-zero exit): it waits in CrashLoopBackOff, with how it ended
+   * as its last state, for `restartDelayMs` (doubling at each restart, at most
+   * 5 minutes), then runs again with its restart count one higher.
+   */
   exitContainer(ref: PodRef, container: string, exitCode: number): void {
     const pod = this.#mustGet(ref);
     const c = pod.containers.find((x) => x.name === container);
     if (!c) throw new MockBackendError('not-found', `pod ${mockPodKey(ref)} has no container "${container}"`);
     this.#terminate(c, exitCode, exitCode === 0 ? 'Completed' : 'Error');
+    const policy = pod.spec.restartPolicy ?? 'Always';
+    if (!pod.deleting && (policy === 'Always' || (policy === 'OnFailure' && exitCode !== 0))) this.#restartLater(pod, c);
     this.events.emit('changed', mockPodKey(ref));
     this.events.emit(`ended:${mockPodKey(ref)}/${container}`);
   }
@@ -332,6 +350,25 @@ export class MockBackend {
     c.cpuBanked = containerCpuUsed(c, at.getTime());
     delete c.cpuSince;
     c.state = { state: 'terminated', exitCode, reason, startedAt, finishedAt: now };
+  }
+
+  #restartLater(pod: MockPod, c: MockContainer): void {
+    const key = mockPodKey(pod.spec.ref);
+    const delayMs = Math.min(this.faults.restartDelayMs * 2 ** c.restartCount, 300_000);
+    c.lastState = c.state;
+    c.state = { state: 'waiting', reason: 'CrashLoopBackOff', message: `back-off ${Math.round(delayMs / 1000)}s restarting failed container=${c.name} pod=${pod.spec.ref.name}_${pod.spec.ref.namespace}(${pod.spec.ref.uid})` };
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      // Not if the pod went, is going, or the container was ended meanwhile.
+      if (this.#pods.get(key) !== pod || pod.deleting || c.state.state !== 'waiting') return;
+      const startedAt = new Date().toISOString();
+      c.state = { state: 'running', startedAt };
+      c.cpuSince = startedAt;
+      c.restartCount += 1;
+      this.appendLog(pod.spec.ref, c.name, [`mock: restarted container ${c.name} (${c.image})`]);
+      this.events.emit('changed', key);
+    }, delayMs);
+    this.#timers.add(timer);
   }
 
   #retire(pod: MockPod): void {

@@ -7,7 +7,7 @@ import {
   type LogOptions, type NodeDescription, type PodRef, type Provider, type ProviderPod, type ResolvedPod, type StatsSummary,
 } from '@vk-ts/core';
 import { mockStatsSummary } from './mock-stats.ts';
-import type { MockContainer, MockPod, MockPodSpec } from './mock-backend.ts';
+import type { MockContainer, MockContainerState, MockPod, MockPodSpec } from './mock-backend.ts';
 
 /** Pods per page of the node-wide listings (`listPodPages`): about 0.5 MB of JSON, a few milliseconds to parse. */
 const LIST_PAGE = 500;
@@ -129,6 +129,7 @@ export class MockProvider implements Provider {
       ref: pod.ref,
       containers: pod.containers.map(container),
       initContainers: pod.initContainers.map(container),
+      restartPolicy: (pod.pod.spec?.restartPolicy ?? 'Always') as MockPodSpec['restartPolicy'],
       volumes: pod.volumes.map((v) => ({
         name: v.name, kind: v.kind,
         files: Object.fromEntries(Object.entries(v.files).map(([path, data]) => [path, createHash('sha256').update(data).digest('hex')])),
@@ -138,12 +139,8 @@ export class MockProvider implements Provider {
 
   #toProviderPod(pod: MockPod): ProviderPod {
     const containerStatuses = pod.containers.map((c) => toContainerStatus(pod, c));
-    const allTerminated = containerStatuses.every((c) => c.state?.terminated);
-    const anyFailed = containerStatuses.some((c) => (c.state?.terminated?.exitCode ?? 0) !== 0);
-    const anyWaiting = containerStatuses.some((c) => c.state?.waiting);
-    const phase = allTerminated ? (anyFailed ? 'Failed' : 'Succeeded') : anyWaiting ? 'Pending' : 'Running';
     const status: V1PodStatus = {
-      phase,
+      phase: podPhase(containerStatuses, pod.spec.restartPolicy ?? 'Always'),
       podIP: pod.podIP,
       podIPs: [{ ip: pod.podIP }],
       startTime: pod.createdAt as unknown as Date,
@@ -226,12 +223,42 @@ function podPath(ref: PodRef): string {
   return `/v1/pods/${encodeURIComponent(ref.namespace)}/${encodeURIComponent(ref.name)}/${encodeURIComponent(ref.uid)}`;
 }
 
+/**
+ * The pod's phase from its containers, by the kubelet's rules (getPhase):
+ * Pending while one has never started; Running while one runs, or, when all
+ * have stopped, while the restart policy restarts them (Always; OnFailure
+ * after a failure); else Succeeded, or Failed when one failed under Never.
+ * A container waiting to be restarted counts as stopped.
+ */
+export function podPhase(statuses: V1ContainerStatus[], restartPolicy: string): 'Pending' | 'Running' | 'Succeeded' | 'Failed' {
+  let running = 0;
+  let waiting = 0;
+  let stopped = 0;
+  let failed = 0;
+  for (const c of statuses) {
+    const ended = c.state?.terminated ?? (c.state?.waiting ? c.lastState?.terminated : undefined);
+    if (c.state?.running) running += 1;
+    else if (ended) {
+      stopped += 1;
+      if (ended.exitCode !== 0) failed += 1;
+    } else waiting += 1;
+  }
+  if (waiting > 0) return 'Pending';
+  if (running > 0) return 'Running';
+  if (stopped === 0) return 'Pending';
+  if (restartPolicy === 'Always') return 'Running';
+  if (restartPolicy === 'OnFailure') return failed > 0 ? 'Running' : 'Succeeded';
+  return failed > 0 ? 'Failed' : 'Succeeded';
+}
+
+function toV1State(s: MockContainerState): V1ContainerState {
+  if (s.state === 'running') return { running: { startedAt: s.startedAt as unknown as Date } };
+  if (s.state === 'waiting') return { waiting: { reason: s.reason, ...(s.message ? { message: s.message } : {}) } };
+  return { terminated: { exitCode: s.exitCode, reason: s.reason, startedAt: s.startedAt as unknown as Date, finishedAt: s.finishedAt as unknown as Date } };
+}
+
 function toContainerStatus(pod: MockPod, c: MockContainer): V1ContainerStatus {
-  let state: V1ContainerState;
   const s = c.state;
-  if (s.state === 'running') state = { running: { startedAt: s.startedAt as unknown as Date } };
-  else if (s.state === 'waiting') state = { waiting: { reason: s.reason } };
-  else state = { terminated: { exitCode: s.exitCode, reason: s.reason, startedAt: s.startedAt as unknown as Date, finishedAt: s.finishedAt as unknown as Date } };
   return {
     name: c.name,
     image: c.image,
@@ -240,6 +267,7 @@ function toContainerStatus(pod: MockPod, c: MockContainer): V1ContainerStatus {
     ready: s.state === 'running',
     started: s.state === 'running',
     restartCount: c.restartCount,
-    state,
+    state: toV1State(s),
+    ...(c.lastState ? { lastState: toV1State(c.lastState) } : {}),
   };
 }

@@ -171,15 +171,18 @@ export function kubeTime(value: Date | string | undefined): string | undefined {
 }
 
 function withKubeTimes(c: V1ContainerStatus): V1ContainerStatus {
-  const st: V1ContainerState | undefined = c.state;
-  if (!st) return c;
-  const t = (v: Date | undefined) => kubeTime(v) as unknown as Date;
   return {
     ...c,
-    state: {
-      ...(st.waiting ? { waiting: st.waiting } : {}),
-      ...(st.running ? { running: { ...st.running, startedAt: t(st.running.startedAt) } } : {}),
-      ...(st.terminated ? { terminated: { ...st.terminated, startedAt: t(st.terminated.startedAt), finishedAt: t(st.terminated.finishedAt) } } : {}),
-    },
+    ...(c.state ? { state: stateWithKubeTimes(c.state) } : {}),
+    ...(c.lastState ? { lastState: stateWithKubeTimes(c.lastState) } : {}),
+  };
+}
+
+function stateWithKubeTimes(st: V1ContainerState): V1ContainerState {
+  const t = (v: Date | undefined) => kubeTime(v) as unknown as Date;
+  return {
+    ...(st.waiting ? { waiting: st.waiting } : {}),
+    ...(st.running ? { running: { ...st.running, startedAt: t(st.running.startedAt) } } : {}),
+    ...(st.terminated ? { terminated: { ...st.terminated, startedAt: t(st.terminated.startedAt), finishedAt: t(st.terminated.finishedAt) } } : {}),
   };
 }
