@@ -180,6 +180,21 @@ describe('pod lifecycle: what the provider receives, provider-side changes, fail
     assert.equal(env.mock.backend.get(refOf(pod))!.spec.containers[0]!.env['DISK_GI'], '100');
   });
 
+  it('runs a sidecar (an init container with restartPolicy Always) beside the containers: the pod is initialized and ready with it, and kubectl counts it', async () => {
+    await createPod('sidecar', {
+      initContainers: [{ name: 'setup', image: 'busybox' }, { name: 'proxy', image: 'envoy:1', restartPolicy: 'Always' }],
+      containers: [{ name: 'app', image: 'nginx:1.27' }],
+    });
+    const pod = await waitFor('pod Ready', async () => {
+      const p = await getPod('sidecar');
+      return p?.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True' ? p : undefined;
+    });
+    const proxy = pod.status!.initContainerStatuses!.find((c) => c.name === 'proxy')!;
+    assert.deepEqual([Boolean(proxy.state?.running), proxy.ready, proxy.started], [true, true, true]);
+    assert.equal(pod.status!.initContainerStatuses!.find((c) => c.name === 'setup')!.state?.terminated?.reason, 'Completed');
+    assert.match(await env.kubectl('-n', NS, 'get', 'pod', 'sidecar', '--no-headers'), /^sidecar\s+2\/2\s+Running/);
+  });
+
   it('restarts a container that exits under restartPolicy Always, as the kubelet does: the pod stays Running, with the restart counted and how it ended', async () => {
     env.mock.backend.setFaults({ restartDelayMs: 1000 });
     const pod = await createPod('crashes', { containers: [{ name: 'app', image: 'busybox' }] });

@@ -12,6 +12,8 @@ import type { PodRef } from '@vk-ts/core';
 export interface MockContainerSpec {
   name: string;
   image: string;
+  /** On an init container, 'Always' makes it a sidecar: it runs beside the pod's containers, restarted on exit. */
+  restartPolicy?: 'Always';
   command: string[];
   args: string[];
   env: Record<string, string>;
@@ -43,6 +45,8 @@ export type MockContainerState =
 export interface MockContainer {
   name: string;
   image: string;
+  /** A sidecar (an init container with restartPolicy Always): runs and restarts like a container, reported as an init container. */
+  sidecar?: boolean;
   state: MockContainerState;
   restartCount: number;
   /** How the container last ended, once it has been restarted (or is waiting to be). */
@@ -167,9 +171,11 @@ export class MockBackend {
       podIP: `10.${244 + Math.floor(n / 65536) % 8}.${Math.floor(n / 256) % 256}.${n % 256}`,
       createdAt: now,
       deleting: false,
-      containers: spec.containers.map((c) => ({
+      // Sidecars start first, then the containers; plain init containers complete at once.
+      containers: [...spec.initContainers.filter((c) => c.restartPolicy === 'Always').map((c) => ({ ...c, sidecar: true })), ...spec.containers].map((c) => ({
         name: c.name,
         image: c.image,
+        ...('sidecar' in c ? { sidecar: true } : {}),
         state: starting ? { state: 'waiting', reason: 'ContainerCreating' } : { state: 'running', startedAt: now },
         restartCount: 0,
         logs: starting ? [] : [{ time: now, line: `mock: started container ${c.name} (${c.image})` }],
@@ -293,7 +299,7 @@ export class MockBackend {
     const c = pod.containers.find((x) => x.name === container);
     if (!c) throw new MockBackendError('not-found', `pod ${mockPodKey(ref)} has no container "${container}"`);
     this.#terminate(c, exitCode, exitCode === 0 ? 'Completed' : 'Error');
-    const policy = pod.spec.restartPolicy ?? 'Always';
+    const policy = c.sidecar ? 'Always' : pod.spec.restartPolicy ?? 'Always';
     if (!pod.deleting && (policy === 'Always' || (policy === 'OnFailure' && exitCode !== 0))) this.#restartLater(pod, c);
     this.events.emit('changed', mockPodKey(ref));
     this.events.emit(`ended:${mockPodKey(ref)}/${container}`);

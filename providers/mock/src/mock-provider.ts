@@ -124,11 +124,12 @@ export class MockProvider implements Provider {
       throw new VkError(ErrorCodes.POD_INVALID, `the mock provider cannot mount ${unsupported.map((v) => `volume "${v.name}" (${v.source ?? 'unknown source'})`).join(', ')}: it mounts configMap, secret, projected, downwardAPI and emptyDir volumes`);
     }
     const container = (c: ResolvedPod['containers'][number]) => ({ name: c.name, image: c.image, command: c.command, args: c.args, env: c.env });
+    const sidecars = new Set((pod.pod.spec?.initContainers ?? []).filter((c) => c.restartPolicy === 'Always').map((c) => c.name));
     return {
       node: this.#options.nodeName,
       ref: pod.ref,
       containers: pod.containers.map(container),
-      initContainers: pod.initContainers.map(container),
+      initContainers: pod.initContainers.map((c) => ({ ...container(c), ...(sidecars.has(c.name) ? { restartPolicy: 'Always' as const } : {}) })),
       restartPolicy: (pod.pod.spec?.restartPolicy ?? 'Always') as MockPodSpec['restartPolicy'],
       volumes: pod.volumes.map((v) => ({
         name: v.name, kind: v.kind,
@@ -138,16 +139,17 @@ export class MockProvider implements Provider {
   }
 
   #toProviderPod(pod: MockPod): ProviderPod {
-    const containerStatuses = pod.containers.map((c) => toContainerStatus(pod, c));
+    const containerStatuses = pod.containers.filter((c) => !c.sidecar).map((c) => toContainerStatus(pod, c));
+    const sidecars = new Map(pod.containers.filter((c) => c.sidecar).map((c) => [c.name, c]));
     const status: V1PodStatus = {
       phase: podPhase(containerStatuses, pod.spec.restartPolicy ?? 'Always'),
       podIP: pod.podIP,
       podIPs: [{ ip: pod.podIP }],
       startTime: pod.createdAt as unknown as Date,
       containerStatuses,
-      // The mock runs init containers instantly and successfully, before the pod's containers.
+      // The mock runs init containers instantly and successfully, before the pod's containers; sidecars run beside them.
       ...(pod.spec.initContainers.length ? {
-        initContainerStatuses: pod.spec.initContainers.map((c): V1ContainerStatus => ({
+        initContainerStatuses: pod.spec.initContainers.map((c): V1ContainerStatus => (sidecars.has(c.name) ? toContainerStatus(pod, sidecars.get(c.name)!) : {
           name: c.name, image: c.image, imageID: `mock://${c.image}`, containerID: `mock://${pod.spec.ref.uid}/${c.name}`,
           ready: true, started: false, restartCount: 0,
           state: { terminated: { exitCode: 0, reason: 'Completed', startedAt: pod.createdAt as unknown as Date, finishedAt: pod.createdAt as unknown as Date } },

@@ -1,7 +1,7 @@
 import type { V1Container, V1ContainerState, V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
 import type { ProviderPod } from '@vk-ts/core';
 
-interface Condition { type: string; status: string; lastTransitionTime?: string; reason?: string | null; message?: string | null }
+interface Condition { type: string; status: string; observedGeneration?: number; lastTransitionTime?: string; reason?: string | null; message?: string | null }
 
 export const EPHEMERAL_CONTAINER_REASON = 'EphemeralContainersNotSupported';
 export const EPHEMERAL_CONTAINER_MESSAGE = 'this virtual kubelet\'s providers cannot add a container to a running pod; debug a copy of the pod instead (kubectl debug --copy-to)';
@@ -14,6 +14,8 @@ export function desiredPodStatus(pod: V1Pod, provided: ProviderPod, nowIso: stri
   const s = provided.status;
   const now = kubeTime(nowIso)!;
   const current = (pod.status?.conditions ?? []) as unknown as Condition[];
+  // The spec generation this status answers, as the kubelet writes it (on the status and on its conditions).
+  const generation = pod.metadata?.generation;
   const byName = new Map((s.containerStatuses ?? []).map((c) => [c.name, withKubeTimes(c)]));
   const containerStatuses = (pod.spec?.containers ?? []).map((c) => byName.get(c.name) ?? {
     name: c.name, image: c.image ?? '', imageID: '', ready: false, restartCount: 0, started: false,
@@ -30,8 +32,12 @@ export function desiredPodStatus(pod: V1Pod, provided: ProviderPod, nowIso: stri
     name: c.name, image: c.image ?? '', imageID: '', ready: false, restartCount: 0, started: false,
     state: { terminated: { exitCode: 128, reason: EPHEMERAL_CONTAINER_REASON, message: EPHEMERAL_CONTAINER_MESSAGE } },
   }));
-  const initialized = initContainerStatuses.every((c) => c.state?.terminated?.exitCode === 0);
-  const allReady = containerStatuses.length > 0 && containerStatuses.every((c) => c.ready);
+  // Sidecars (init containers with restartPolicy Always) count as initialized once started, and count toward
+  // readiness beside the containers, as the kubelet counts them (kubectl's READY column shows them too).
+  const sidecars = new Set((pod.spec?.initContainers ?? []).filter((c) => c.restartPolicy === 'Always').map((c) => c.name));
+  const initialized = initContainerStatuses.every((c) => (sidecars.has(c.name) ? c.started === true : c.state?.terminated?.exitCode === 0));
+  const allReady = containerStatuses.length > 0 && containerStatuses.every((c) => c.ready)
+    && initContainerStatuses.every((c) => !sidecars.has(c.name) || c.ready);
   // A True condition carries no reason; null removes one an earlier status (or another writer) left. Nulls are
   // sent only where there is something to remove, so that the usual patch stays as small as it was.
   const cond = (type: string, ok: boolean, reason?: string): Condition => {
@@ -39,6 +45,7 @@ export function desiredPodStatus(pod: V1Pod, provided: ProviderPod, nowIso: stri
     const prev = current.find((c) => c.type === type);
     return {
       type, status,
+      ...(generation !== undefined ? { observedGeneration: generation } : {}),
       lastTransitionTime: prev && prev.status === status && prev.lastTransitionTime ? String(prev.lastTransitionTime) : now,
       ...setOrRemove('reason', ok ? undefined : reason, prev),
       ...setOrRemove('message', undefined, prev),
@@ -48,12 +55,15 @@ export function desiredPodStatus(pod: V1Pod, provided: ProviderPod, nowIso: stri
   const notReady = s.phase === 'Succeeded' ? 'PodCompleted' : s.phase === 'Failed' ? 'PodFailed' : 'ContainersNotReady';
   return {
     phase: s.phase,
+    ...(generation !== undefined ? { observedGeneration: generation } : {}),
     // The provider has the pod: a reason and message an earlier pass wrote (ProviderFailed, CreateContainerConfigError)
     // are over, and would otherwise stay, since a patch keeps what it does not name (kubectl get pods shows the reason).
     ...setOrRemove('reason', s.reason, pod.status),
     ...setOrRemove('message', s.message, pod.status),
     conditions: [
       cond('PodScheduled', true),
+      // The provider holds the pod (its sandbox, in the kubelet's words): containers can be started.
+      cond('PodReadyToStartContainers', true),
       cond('Initialized', initialized, 'ContainersNotInitialized'),
       cond('ContainersReady', allReady, notReady),
       cond('Ready', allReady, notReady),
@@ -108,7 +118,7 @@ export function statusChanged(pod: V1Pod, desired: Record<string, unknown>): boo
 /**
  * The top-level status fields writing `desired` would change (for the
  * decision and for debug logs). Only what we set counts: the API server adds
- * fields of its own (`lastProbeTime: null`, `observedGeneration`, container
+ * fields of its own (`lastProbeTime: null`, the scheduler's `observedGeneration`, container
  * `volumeMounts`, ...) and other actors add conditions, and none of that may
  * make every pass write the same status again.
  */
