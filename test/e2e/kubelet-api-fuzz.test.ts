@@ -107,8 +107,8 @@ describe('kubelet-api under fuzzed paths and query strings', function () {
         assert.deepEqual([...url.searchParams], [['node', NODE]], r.url);
         continue;
       }
-      // The stats' other half: the node's CPU of pods already removed.
-      if (url.pathname === `/v1/nodes/${NODE}/usage`) {
+      // The stats' snapshot of the node.
+      if (url.pathname === `/v1/nodes/${NODE}/stats`) {
         assert.deepEqual([...url.searchParams], [], r.url);
         continue;
       }

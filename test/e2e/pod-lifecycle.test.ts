@@ -196,21 +196,22 @@ describe('pod lifecycle: what the provider receives, provider-side changes, fail
   });
 
   it('restarts a container that exits under restartPolicy Always, as the kubelet does: the pod stays Running, with the restart counted and how it ended', async () => {
-    env.mock.backend.setFaults({ restartDelayMs: 1000 });
+    // Long enough for the batch status sync (every second here) to see the back-off before the restart.
+    env.mock.backend.setFaults({ restartDelayMs: 5000 });
     const pod = await createPod('crashes', { containers: [{ name: 'app', image: 'busybox' }] });
     const running = await waitPhase('crashes', 'Running');
     env.mock.backend.exitContainer(refOf(running), 'app', 1);
     const backingOff = await waitFor('CrashLoopBackOff on the pod', async () => {
       const p = await getPod('crashes');
       return p?.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'CrashLoopBackOff' ? p : undefined;
-    }, { timeoutMs: 10_000, intervalMs: 100 });
+    }, { timeoutMs: 5_000, intervalMs: 100 });
     assert.equal(backingOff.status!.phase, 'Running', 'a Deployment\'s pod is not replaced for a crash');
     assert.equal(backingOff.status!.containerStatuses![0]!.lastState?.terminated?.exitCode, 1);
     const restarted = await waitFor('running again, the restart counted', async () => {
       const p = await getPod('crashes');
       const c = p?.status?.containerStatuses?.[0];
       return c?.state?.running && c.restartCount === 1 && c.ready ? p : undefined;
-    }, { timeoutMs: 15_000 });
+    }, { timeoutMs: 20_000 });
     assert.equal(restarted.status!.phase, 'Running');
     assert.equal(restarted.status!.conditions!.find((c) => c.type === 'Ready')!.status, 'True');
     assert.equal(restarted.metadata!.uid, pod.metadata!.uid, 'the same pod');
@@ -251,6 +252,7 @@ describe('pod lifecycle: what the provider receives, provider-side changes, fail
     env.mock.backend.setFaults({ rejectImages: ['registry.example/missing:1'] });
     await createPod('bad-field', { containers: [{ name: 'c', image: 'busybox', env: [{ name: 'X', valueFrom: { resourceFieldRef: { resource: 'limits.hugepages-2Mi' } } }] }] });
     await createPod('bad-image', { containers: [{ name: 'c', image: 'registry.example/missing:1' }] });
+    await createPod('bad-init-image', { initContainers: [{ name: 'init', image: 'registry.example/missing:1' }], containers: [{ name: 'c', image: 'busybox' }] });
     await createPod('bad-volume', { containers: [{ name: 'c', image: 'busybox' }], volumes: [{ name: 'host', hostPath: { path: '/var/data' } }] });
     await createPod('good', { containers: [{ name: 'c', image: 'busybox' }] });
 
@@ -266,6 +268,9 @@ describe('pod lifecycle: what the provider receives, provider-side changes, fail
     }, { timeoutMs: 30_000 });
     assert.equal(pulling.p.status!.phase, 'Pending');
     assert.match(pulling.waiting.message!, /registry\.example\/missing:1/);
+    // An init container's image: the pod is held in its init phase, which kubectl shows.
+    await waitFor('bad-init-image held in its init phase', async () =>
+      /^bad-init-image\s+0\/1\s+Init:(ErrImagePull|ImagePullBackOff)/.test(await env.kubectl('-n', NS, 'get', 'pod', 'bad-init-image', '--no-headers')), { timeoutMs: 30_000 });
     const badVolume = await waitPhase('bad-volume', 'Failed');
     assert.equal(badVolume.status!.reason, 'InvalidPodSpec');
     assert.match(badVolume.status!.message!, /cannot mount volume "host" \(hostPath\)/);
@@ -279,6 +284,7 @@ describe('pod lifecycle: what the provider receives, provider-side changes, fail
     // The image can be had now: the next retry runs the pod.
     env.mock.backend.setFaults({ rejectImages: [] });
     await waitPhase('bad-image', 'Running', 60_000);
+    await waitPhase('bad-init-image', 'Running', 60_000);
   });
 
   it('puts a pod whose create failed transiently in reason ProviderFailed, and a restartPolicy Never pod in Failed once its retry budget is spent, unless it waits for a Secret', async () => {
@@ -558,6 +564,8 @@ describe('pod lifecycle: what the provider receives, provider-side changes, fail
     const ended = await waitPhase('held', 'Failed');
     assert.ok(ended.metadata!.deletionTimestamp, 'still there: the finalizer holds it');
     assert.equal(ended.status!.conditions!.find((c) => c.type === 'Ready')!.status, 'False');
+    const c = ended.status!.containerStatuses![0]!;
+    assert.deepEqual([c.ready, Boolean(c.state?.terminated), Boolean(c.state?.running)], [false, true, false], 'its container shown ended, not running');
     assert.equal(env.mock.backend.get(refOf(running)), undefined, 'stopped in the provider');
     await env.client.patch(`/api/v1/namespaces/${NS}/pods/held`, { metadata: { finalizers: null } }, PatchType.StrategicMerge);
     await waitFor('pod gone once its finalizer is removed', async () => !(await getPod('held')));

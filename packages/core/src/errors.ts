@@ -14,9 +14,11 @@ export const ErrorCodes = {
   /** The provider refused the request for good (bad image, invalid spec): no retry. */
   PROVIDER_PERMANENT: 'VK_ERR_PROVIDER_PERMANENT',
   /**
-   * The provider cannot get a container's image (not found, no access). Retried with backoff, never
-   * final: the pod stays Pending with the container waiting in ErrImagePull / ImagePullBackOff, as the
-   * kubelet keeps it, until the image can be had. `details`: { container, image }.
+   * The provider cannot get a container's image (not found, no access). On create, retried with
+   * backoff, never final: the pod stays Pending with the container waiting in ErrImagePull /
+   * ImagePullBackOff, as the kubelet keeps it, until the image can be had. On an in-place image change,
+   * a Warning Event, and the pod keeps running what it ran until the next spec change.
+   * `details`: { container, image }.
    */
   PROVIDER_IMAGE_PULL: 'VK_ERR_PROVIDER_IMAGE_PULL',
   /** The provider failed in a way that may pass (throttling, 5xx, timeouts): retry. */

@@ -19,7 +19,8 @@ const MAX_PAGE = 5000;
  *   GET    /v1/pods/{ns}/{name}/{uid}                 one pod or 404
  *   DELETE /v1/pods/{ns}/{name}/{uid}[?gracePeriodSeconds=N]  stop and remove (absent is fine); answers {pod: what is left, or null}
  *   GET    /v1/pods/{ns}/{name}/{uid}/logs/{container}?tailLines&limitBytes&sinceTime&timestamps&follow
- *   GET    /v1/nodes/{node}/usage                     { removedPodsCpuUsed }: CPU (core-ns) of the node's pods already removed
+ *   GET    /v1/nodes/{node}/stats                     { at, pods, removedPodsCpuUsed }: one snapshot of the node's pods and the
+ *                                                     CPU (core-ns) of its pods already removed, as of `at` (for stats)
  *   PUT    /admin/faults                              body Partial<MockFaults>
  *   POST   /admin/pods/{ns}/{name}/{uid}/lose
  *   POST   /admin/pods/{ns}/{name}/{uid}/exit/{container}   body { exitCode }
@@ -74,8 +75,11 @@ export class MockBackendServer {
       if (b.faults.healthy) return sendJson(res, 200, { ok: true });
       return sendJson(res, 503, { message: 'mock backend set unhealthy' });
     }
-    if (parts[0] === 'v1' && parts[1] === 'nodes' && parts.length === 4 && parts[3] === 'usage' && method === 'GET') {
-      return sendJson(res, 200, { removedPodsCpuUsed: b.removedPodsCpuUsed(parts[2]!) });
+    if (parts[0] === 'v1' && parts[1] === 'nodes' && parts.length === 4 && parts[3] === 'stats' && method === 'GET') {
+      // One snapshot, taken at one time: a pod removed between two separate answers would be counted twice or
+      // not at all, and the node's cumulative CPU would fall at the next scrape.
+      const node = parts[2]!;
+      return sendJson(res, 200, { at: new Date().toISOString(), pods: b.list(node).map(listView), removedPodsCpuUsed: b.removedPodsCpuUsed(node) });
     }
     if (parts[0] === 'v1' && parts[1] === 'pods') {
       if (b.faults.callLatencyMs > 0) await new Promise((r) => setTimeout(r, b.faults.callLatencyMs));

@@ -101,12 +101,10 @@ export class MockProvider implements Provider {
   }
 
   async getStatsSummary(signal?: AbortSignal): Promise<StatsSummary> {
-    const node = encodeURIComponent(this.#options.nodeName);
-    const [pods, usage] = await Promise.all([
-      this.#call<MockPod[]>('GET', `/v1/pods?node=${node}`, undefined, signal),
-      this.#call<{ removedPodsCpuUsed: number }>('GET', `/v1/nodes/${node}/usage`, undefined, signal),
-    ]);
-    return mockStatsSummary(this.#options.nodeName, this.#startedAt, pods, new Date(), usage.removedPodsCpuUsed);
+    const snapshot = await this.#call<{ at: string; pods: MockPod[]; removedPodsCpuUsed: number }>(
+      'GET', `/v1/nodes/${encodeURIComponent(this.#options.nodeName)}/stats`, undefined, signal);
+    // Figures as of the backend's snapshot time, so that none runs ahead of a removal it has not seen.
+    return mockStatsSummary(this.#options.nodeName, this.#startedAt, snapshot.pods, new Date(snapshot.at), snapshot.removedPodsCpuUsed);
   }
 
   async close(): Promise<void> {

@@ -7,7 +7,8 @@ describe('mock stats summary', () => {
   const ref = { namespace: 'ns', name: 'web', uid: 'u1' };
   const backend = (): MockBackend => {
     const b = new MockBackend();
-    b.create({ node: 'n', ref, volumes: [], initContainers: [], containers: ['app', 'sidecar'].map((name) => ({ name, image: 'nginx', command: [], args: [], env: {} })) });
+    // restartPolicy Never: an exited container stays ended (no restart timer outlives a test).
+    b.create({ node: 'n', ref, volumes: [], initContainers: [], restartPolicy: 'Never', containers: ['app', 'sidecar'].map((name) => ({ name, image: 'nginx', command: [], args: [], env: {} })) });
     return b;
   };
 

@@ -104,7 +104,8 @@ describe('RequestAuthenticator', () => {
     assert.equal(await auth.authenticate(plain, { authorization: 'Bearer expired' }), undefined, 'a rejected token');
     const strangerCert = tlsSocket({ subject: { CN: 'mallory' } }, false);
     assert.equal(await auth.authenticate(strangerCert, {}), undefined, 'a certificate that does not verify');
-    assert.equal(await auth.authenticate(strangerCert, { authorization: 'Bearer good' }), undefined, 'a bad certificate is not excused by a good token');
+    assert.equal((await auth.authenticate(strangerCert, { authorization: 'Bearer good' }))?.username, 'sa', 'a good token authenticates beside a bad certificate, as in the kubelet');
+    assert.equal(await auth.authenticate(strangerCert, { authorization: 'Bearer expired' }), undefined, 'both rejected');
     assert.deepEqual(await auth.authenticate(plain, {}), ANONYMOUS_USER, 'no credentials at all');
     assert.deepEqual(await auth.authenticate(plain, { authorization: 'Basic dXNlcjpwdw==' }), ANONYMOUS_USER, 'not a bearer token: no credentials');
   });

@@ -79,8 +79,9 @@ describe('kubelet-api routes', () => {
 });
 
 describe('parseRfc3339', () => {
-  it('reads offsets, lower-case separators and fractions, and refuses out-of-range fields', () => {
-    assert.equal(parseRfc3339('2024-02-29t23:59:59z')?.toISOString(), '2024-02-29T23:59:59.000Z');
+  it('reads offsets and fractions, and refuses out-of-range fields and lower-case separators, as Go\'s time.Parse', () => {
+    assert.equal(parseRfc3339('2024-02-29T23:59:59Z')?.toISOString(), '2024-02-29T23:59:59.000Z');
+    assert.equal(parseRfc3339('2024-02-29t23:59:59z'), undefined);
     assert.equal(parseRfc3339('2026-01-02T00:30:00-01:30')?.toISOString(), '2026-01-02T02:00:00.000Z');
     assert.equal(parseRfc3339('2025-02-29T00:00:00Z'), undefined, 'not a leap year');
     assert.equal(parseRfc3339('2026-01-02T00:00:00+24:00'), undefined);

@@ -83,7 +83,10 @@ describe('leader election', () => {
     // close() aborts the hanging round, which would otherwise last the request's own timeout (30 s by
     // default), and then releases the Lease (that request answers).
     api.hang = false;
+    const closing = Date.now();
     await elector.close();
+    // Well inside the round's own budget (its renew deadline, 10 s), which is all a close that did not abort would wait for.
+    assert.ok(Date.now() - closing < 5000, `close took ${Date.now() - closing} ms`);
     assert.equal(elector.isLeader, false);
     assert.equal(api.lease?.spec['holderIdentity'], '', 'released');
   });

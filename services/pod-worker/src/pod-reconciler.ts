@@ -1,5 +1,5 @@
 import { UnrecoverableError } from 'bullmq';
-import type { V1Pod } from '@kubernetes/client-node';
+import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import {
   ErrorCodes, PatchType, hasCode, isKubeConflict, isKubeNotFound, isKubeRefusal, isPermanent,
   type EventRecorder, type VkError, type KubeRestClient, type Logger, type PodJobData, type PodRef, type Provider, type ProviderPod,
@@ -197,9 +197,16 @@ export class PodReconciler {
     this.#o.logger.debug({ pod: `${ref.namespace}/${ref.name}`, uid: ref.uid, forced: !stopped }, 'provider stopped the pod: deleting the pod object');
     if (pod.metadata?.finalizers?.length && !isFinished(pod)) {
       // A finalizer keeps the object after the delete below, and its holder reads the phase: the Job controller
-      // counts (and replaces) the pod only once it is Failed. As the kubelet does, the pod ends in a terminal phase
-      // first. Pods without finalizers are gone with the delete, and pay no extra write.
-      const ended = await this.#writeVersioned(pod, async (version) => endedPodStatus(version, new Date().toISOString()), { terminating: true });
+      // counts (and replaces) the pod only once it is Failed, and matches its podFailurePolicy on the containers'
+      // exit codes. As the kubelet does, the pod ends in a terminal phase first, its containers terminated. The
+      // cache keeps only the metadata of a terminating pod, so the whole pod is read here: only pods with
+      // finalizers pay this read and write; the others are gone with the delete.
+      const whole = await client.get<V1Pod>(podPath(ref)).catch((e: unknown) => {
+        if (isKubeNotFound(e)) return undefined;
+        throw e;
+      });
+      const ended = !whole || whole.metadata?.uid !== ref.uid ? 'gone' : await this.#writeVersioned(whole,
+        async (version) => endedPodStatus(version, new Date().toISOString(), undefined, left?.status.containerStatuses), { terminating: true });
       if (ended === 'gone') {
         await digests.delete(ref.uid);
         return DONE;
@@ -302,8 +309,10 @@ export class PodReconciler {
    * pod holds the name by then, a newer one included (seen in e2e as a pod
    * re-created by name vanishing 2 ms after its creation; kube-apiserver
    * 1.37's generic store, `Update` → `deleteWithoutFinalizers`). A pod we
-   * write status for is never being deleted at the version we read, so with
-   * the version in the patch the API server never takes that path for us.
+   * write status for is never being deleted with grace 0 at the version we
+   * read (the final status of a terminating pod is written before our own
+   * grace-0 delete), so with the version in the patch the API server never
+   * takes that path for us.
    */
   #patchStatus(pod: V1Pod, status: PodStatus): Promise<unknown> {
     const m = pod.metadata!;
@@ -357,12 +366,16 @@ export class PodReconciler {
     await this.#warn(pod, 'Failed', `Failed to pull image "${image ?? ''}": ${err.message}`);
     const waiting = { reason: (ctx.attempt ?? 1) > 1 ? 'ImagePullBackOff' : 'ErrImagePull', message: err.message };
     await this.#writeVersioned(pod, async (version) => {
+      // An init container's image holds the pod in its init phase (kubectl shows Init:ImagePullBackOff).
+      const initFails = (version.spec?.initContainers ?? []).some((c) => c.name === container);
+      const statuses = (list: V1Container[], otherwise: string) => list.map((c) => ({
+        name: c.name, image: c.image ?? '', imageID: '', ready: false, restartCount: 0, started: false,
+        state: { waiting: c.name === container ? waiting : { reason: otherwise } },
+      }));
       const status = {
         reason: null, message: null,
-        containerStatuses: (version.spec?.containers ?? []).map((c) => ({
-          name: c.name, image: c.image ?? '', imageID: '', ready: false, restartCount: 0, started: false,
-          state: { waiting: c.name === container ? waiting : { reason: 'ContainerCreating' } },
-        })),
+        containerStatuses: statuses(version.spec?.containers ?? [], initFails ? 'PodInitializing' : 'ContainerCreating'),
+        ...(version.spec?.initContainers?.length ? { initContainerStatuses: statuses(version.spec.initContainers, 'PodInitializing') } : {}),
       };
       return changedStatusFields(version, status).length ? status as unknown as PodStatus : undefined;
     }).catch((e: unknown) => this.#o.logger.warn({ err: e }, 'cannot write the image pull status'));

@@ -84,12 +84,15 @@ export function desiredPodStatus(pod: V1Pod, provided: ProviderPod, nowIso: stri
  * lost by the provider (`why` says so), or stopped because the pod was
  * deleted. Failed, not ready (so PodDisruptionBudgets, `kubectl wait` and the
  * Job controller see it), and each container not already ended terminated as
- * ContainerStatusUnknown (exit 137), as the kubelet ends containers it cannot
- * account for.
+ * the provider last saw it stop (`stopped`), else as ContainerStatusUnknown
+ * (exit 137), as the kubelet ends containers it cannot account for. `pod`
+ * must be the whole pod: its container statuses are replaced as a list.
  */
-export function endedPodStatus(pod: V1Pod, nowIso: string, why?: { reason: string; message: string }): Record<string, unknown> {
+export function endedPodStatus(pod: V1Pod, nowIso: string, why?: { reason: string; message: string }, stopped: V1ContainerStatus[] = []): Record<string, unknown> {
   const now = kubeTime(nowIso)!;
-  const end = (c: V1ContainerStatus): V1ContainerStatus => (c.state?.terminated ? c : {
+  // How the provider says a container ended (its exit code, for a Job's podFailurePolicy), else "unknown".
+  const endedBy = new Map(stopped.filter((c) => c.state?.terminated).map((c) => [c.name, withKubeTimes(c)]));
+  const end = (c: V1ContainerStatus): V1ContainerStatus => (c.state?.terminated ? c : endedBy.get(c.name) ?? {
     ...c, ready: false, started: false,
     state: { terminated: { exitCode: 137, reason: 'ContainerStatusUnknown', message: 'The container could not be located when the pod was terminated', finishedAt: now as unknown as Date } },
   });

@@ -21,11 +21,12 @@ export interface RequestAuthenticatorOptions {
  * groups = O), else a bearer token accepted by TokenReview, else anonymous
  * when allowed. Undefined means 401.
  *
- * As in the kubelet (a union of authenticators that fails on error, with
- * anonymous last), credentials that are presented and rejected (a
- * certificate that does not verify, a token TokenReview refuses) are a 401
- * even with anonymous auth on: they never become `system:anonymous`, and a
- * client refreshes its credentials on the 401. Every authenticated user is
+ * As in the kubelet (certificate and token in a union that tries each,
+ * wrapped with anonymous in a union that fails on error): credentials that
+ * are presented and rejected (a certificate that does not verify, a token
+ * TokenReview refuses) are a 401 even with anonymous auth on, unless the
+ * other credential authenticates; they never become `system:anonymous`, and
+ * a client refreshes its credentials on the 401. Every authenticated user is
  * in `system:authenticated`, certificate users too.
  */
 export class RequestAuthenticator {
@@ -37,14 +38,15 @@ export class RequestAuthenticator {
 
   async authenticate(socket: Socket, headers: IncomingHttpHeaders): Promise<UserInfo | undefined> {
     const cert = certificateUser(socket);
-    if (cert === 'rejected') return undefined;
-    if (cert) return authenticated(cert);
+    if (cert && cert !== 'rejected') return authenticated(cert);
+    let rejected = cert === 'rejected';
     const token = bearerToken(headers.authorization);
     if (token && this.#options.tokens) {
       const user = await this.#options.tokens.review(token);
-      return user ? authenticated(user) : undefined;
+      if (user) return authenticated(user);
+      rejected = true;
     }
-    return this.#options.anonymous ? ANONYMOUS_USER : undefined;
+    return this.#options.anonymous && !rejected ? ANONYMOUS_USER : undefined;
   }
 }
 

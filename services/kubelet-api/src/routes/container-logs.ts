@@ -89,7 +89,7 @@ function isTrue(v: string | undefined): boolean {
   return v !== undefined && v !== '0' && v.toLowerCase() !== 'false';
 }
 
-const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-](\d{2}):(\d{2}))$/;
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|[+-](\d{2}):(\d{2}))$/;
 
 /**
  * An RFC 3339 date-time as Go's time.Parse reads it: a full date and time with
@@ -103,6 +103,6 @@ export function parseRfc3339(text: string): Date | undefined {
   const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
   if (month < 1 || month > 12 || day < 1 || day > daysInMonth || hour > 23 || minute > 59 || second > 59) return undefined;
   if (m[9] !== undefined && (Number(m[9]) > 23 || Number(m[10]) > 59)) return undefined;
-  const t = Date.parse(text.toUpperCase());
+  const t = Date.parse(text);
   return Number.isNaN(t) ? undefined : new Date(t);
 }
