@@ -1,7 +1,7 @@
 import type { V1Container, V1ContainerState, V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
 import type { ProviderPod } from '@vk-ts/core';
 
-interface Condition { type: string; status: string; observedGeneration?: number; lastTransitionTime?: string; reason?: string | null; message?: string | null }
+interface Condition { type: string; status: string; lastTransitionTime?: string; reason?: string | null; message?: string | null }
 
 export const EPHEMERAL_CONTAINER_REASON = 'EphemeralContainersNotSupported';
 export const EPHEMERAL_CONTAINER_MESSAGE = 'this virtual kubelet\'s providers cannot add a container to a running pod; debug a copy of the pod instead (kubectl debug --copy-to)';
@@ -14,8 +14,10 @@ export function desiredPodStatus(pod: V1Pod, provided: ProviderPod, nowIso: stri
   const s = provided.status;
   const now = kubeTime(nowIso)!;
   const current = (pod.status?.conditions ?? []) as unknown as Condition[];
-  // The spec generation this status answers, as the kubelet writes it (on the status and on its conditions).
-  const generation = pod.metadata?.generation;
+  // Not written, though the kubelet writes them: observedGeneration (on the status and each condition) and the
+  // PodReadyToStartContainers condition. They make every pod object, and so every watch event of every watcher,
+  // larger; in one measured pair they cost ours more CPU per pod than the machine's drift explains (bench/README,
+  // session of 2026-11-25), for fields nothing in the cluster acts on.
   const byName = new Map((s.containerStatuses ?? []).map((c) => [c.name, withKubeTimes(c)]));
   const containerStatuses = (pod.spec?.containers ?? []).map((c) => byName.get(c.name) ?? {
     name: c.name, image: c.image ?? '', imageID: '', ready: false, restartCount: 0, started: false,
@@ -45,7 +47,6 @@ export function desiredPodStatus(pod: V1Pod, provided: ProviderPod, nowIso: stri
     const prev = current.find((c) => c.type === type);
     return {
       type, status,
-      ...(generation !== undefined ? { observedGeneration: generation } : {}),
       lastTransitionTime: prev && prev.status === status && prev.lastTransitionTime ? String(prev.lastTransitionTime) : now,
       ...setOrRemove('reason', ok ? undefined : reason, prev),
       ...setOrRemove('message', undefined, prev),
@@ -55,15 +56,12 @@ export function desiredPodStatus(pod: V1Pod, provided: ProviderPod, nowIso: stri
   const notReady = s.phase === 'Succeeded' ? 'PodCompleted' : s.phase === 'Failed' ? 'PodFailed' : 'ContainersNotReady';
   return {
     phase: s.phase,
-    ...(generation !== undefined ? { observedGeneration: generation } : {}),
     // The provider has the pod: a reason and message an earlier pass wrote (ProviderFailed, CreateContainerConfigError)
     // are over, and would otherwise stay, since a patch keeps what it does not name (kubectl get pods shows the reason).
     ...setOrRemove('reason', s.reason, pod.status),
     ...setOrRemove('message', s.message, pod.status),
     conditions: [
       cond('PodScheduled', true),
-      // The provider holds the pod (its sandbox, in the kubelet's words): containers can be started.
-      cond('PodReadyToStartContainers', true),
       cond('Initialized', initialized, 'ContainersNotInitialized'),
       cond('ContainersReady', allReady, notReady),
       cond('Ready', allReady, notReady),

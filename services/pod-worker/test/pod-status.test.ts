@@ -63,14 +63,6 @@ describe('pod status', () => {
     assert.equal(reasonOf('Running'), 'ContainersNotReady');
   });
 
-  it('says which spec generation it answers, and that the provider holds the pod (PodReadyToStartContainers), as the kubelet does', () => {
-    const third: V1Pod = { ...pod, metadata: { ...pod.metadata, generation: 3 } };
-    const desired = desiredPodStatus(third, provided, '2026-11-23T10:00:02Z') as { observedGeneration?: number; conditions: { type: string; status: string; observedGeneration?: number }[] };
-    assert.equal(desired.observedGeneration, 3);
-    assert.equal(desired.conditions.find((c) => c.type === 'PodReadyToStartContainers')?.status, 'True');
-    assert.ok(desired.conditions.every((c) => c.observedGeneration === 3));
-  });
-
   it('counts a sidecar (an init container with restartPolicy Always) as initialized once started, and toward readiness', () => {
     const withSidecar: V1Pod = { ...pod, spec: { ...pod.spec!, initContainers: [{ name: 'proxy', image: 'envoy', restartPolicy: 'Always' }, { name: 'setup', image: 'busybox' }] } };
     const sidecar = (ready: boolean) => ({ name: 'proxy', image: 'envoy', imageID: 'x', ready, restartCount: 0, started: true, state: { running: { startedAt: '2026-11-23T10:00:00Z' as unknown as Date } } });
