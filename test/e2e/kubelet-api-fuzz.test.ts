@@ -115,7 +115,7 @@ describe('kubelet-api under fuzzed paths and query strings', function () {
       assert.equal(url.pathname, logsPath, `seed ${seed}: only the real pod's real container reaches the provider: ${r.url.slice(0, 300)}`);
       for (const [key, value] of url.searchParams) {
         const ok = {
-          tailLines: /^\d{1,15}$/, limitBytes: /^[1-9]\d{0,14}$/, timestamps: /^true$/,
+          tailLines: /^\d{1,15}$/, limitBytes: /^[1-9]\d{0,14}$/, timestamps: /^true$/, previous: /^true$/,
           sinceTime: /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/,
         }[key];
         assert.ok(ok?.test(value), `seed ${seed}: unvalidated ${key}=${value.slice(0, 80)} reached the provider`);

@@ -215,6 +215,10 @@ describe('pod lifecycle: what the provider receives, provider-side changes, fail
     assert.equal(restarted.status!.phase, 'Running');
     assert.equal(restarted.status!.conditions!.find((c) => c.type === 'Ready')!.status, 'True');
     assert.equal(restarted.metadata!.uid, pod.metadata!.uid, 'the same pod');
+    // Each run has its own log (kubectl logs --previous reads the one before; mock-provider.test.ts).
+    const app = env.mock.backend.get(refOf(restarted))!.containers[0]!;
+    assert.equal(app.previousLogs?.[0]?.line, 'mock: started container app (busybox)');
+    assert.deepEqual(app.logs.map((l) => l.line), ['mock: restarted container app (busybox)']);
   });
 
   it('shows a container that exits in the provider on the pod within seconds, and a pod the provider lost as Failed with a Warning Event', async () => {

@@ -18,7 +18,7 @@ const MAX_PAGE = 5000;
  *   PATCH  /v1/pods/{ns}/{name}/{uid}                 update, body MockPodSpec
  *   GET    /v1/pods/{ns}/{name}/{uid}                 one pod or 404
  *   DELETE /v1/pods/{ns}/{name}/{uid}[?gracePeriodSeconds=N]  stop and remove (absent is fine); answers {pod: what is left, or null}
- *   GET    /v1/pods/{ns}/{name}/{uid}/logs/{container}?tailLines&limitBytes&sinceTime&timestamps&follow
+ *   GET    /v1/pods/{ns}/{name}/{uid}/logs/{container}?tailLines&limitBytes&sinceTime&timestamps&follow&previous
  *   GET    /v1/nodes/{node}/stats                     { at, pods, removedPodsCpuUsed }: one snapshot of the node's pods and the
  *                                                     CPU (core-ns) of its pods already removed, as of `at` (for stats)
  *   PUT    /admin/faults                              body Partial<MockFaults>
@@ -143,6 +143,11 @@ export class MockBackendServer {
       return;
     }
     if (!pod || !c) throw new MockBackendError('not-found', `no container "${container}" in pod ${mockPodKey(ref)}`);
+    const previous = q.get('previous') === 'true';
+    if (previous && !c.previousLogs) {
+      throw new MockBackendError('not-found', `previous terminated container "${container}" in pod "${ref.namespace}/${ref.name}" not found`);
+    }
+    const logs = previous ? c.previousLogs! : c.logs;
     const timestamps = q.get('timestamps') === 'true';
     const sinceTime = q.get('sinceTime') ? Date.parse(q.get('sinceTime')!) : undefined;
     const tailLines = q.get('tailLines') ? Number(q.get('tailLines')) : undefined;
@@ -151,7 +156,7 @@ export class MockBackendServer {
     const format = (e: { time: string; line: string }): string => `${timestamps ? `${e.time} ` : ''}${e.line}\n`;
 
     res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
-    let entries = c.logs.filter((e) => sinceTime === undefined || Date.parse(e.time) >= sinceTime);
+    let entries = logs.filter((e) => sinceTime === undefined || Date.parse(e.time) >= sinceTime);
     if (tailLines !== undefined) entries = tailLines === 0 ? [] : entries.slice(-tailLines);
     // Lines are batched into writes of about 64 KiB: one write per line of a big log (hundreds of
     // thousands) overwhelms the socket's write queue and the connection is dropped.
@@ -175,7 +180,8 @@ export class MockBackendServer {
     };
     for (const e of entries) if (!write(e, true)) { flush(); return void res.end(); }
     flush();
-    if (!follow || c.state.state === 'terminated') return void res.end();
+    // A previous run's log is complete: nothing to follow.
+    if (!follow || previous || c.state.state === 'terminated') return void res.end();
 
     const key = `${mockPodKey(ref)}/${container}`;
     const onLog = (e: { time: string; line: string }): void => { if (!write(e)) cleanup(); };
@@ -214,7 +220,7 @@ async function readJson<T = Record<string, unknown>>(req: IncomingMessage): Prom
 function listView(pod: MockPod): MockPod {
   return {
     ...pod,
-    containers: pod.containers.map((c) => ({ ...c, logs: [] })),
+    containers: pod.containers.map((c) => ({ ...c, logs: [], previousLogs: undefined })),
     spec: { ...pod.spec, containers: pod.spec.containers.map((c) => ({ ...c, env: {} })), initContainers: pod.spec.initContainers.map((c) => ({ ...c, env: {} })) },
   };
 }

@@ -51,6 +51,8 @@ export interface MockContainer {
   restartCount: number;
   /** How the container last ended, once it has been restarted (or is waiting to be). */
   lastState?: MockContainerState;
+  /** The log of the run before the current one (`kubectl logs --previous`), once restarted. */
+  previousLogs?: { time: string; line: string }[];
   /** Log lines with their timestamps (RFC 3339). */
   logs: { time: string; line: string }[];
   cpuNanoCores: number;
@@ -371,6 +373,8 @@ export class MockBackend {
       c.state = { state: 'running', startedAt };
       c.cpuSince = startedAt;
       c.restartCount += 1;
+      c.previousLogs = c.logs;
+      c.logs = [];
       this.appendLog(pod.spec.ref, c.name, [`mock: restarted container ${c.name} (${c.image})`]);
       this.events.emit('changed', key);
     }, delayMs);

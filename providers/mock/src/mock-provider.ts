@@ -87,10 +87,8 @@ export class MockProvider implements Provider {
   }
 
   async getContainerLogs(ref: PodRef, container: string, options: LogOptions, signal: AbortSignal): Promise<Readable> {
-    if (options.previous) {
-      throw new VkError(ErrorCodes.PROVIDER_NOT_FOUND, `previous terminated container "${container}" in pod "${ref.namespace}/${ref.name}" not found`);
-    }
     const q = new URLSearchParams();
+    if (options.previous) q.set('previous', 'true');
     if (options.tailLines !== undefined) q.set('tailLines', String(options.tailLines));
     if (options.limitBytes !== undefined) q.set('limitBytes', String(options.limitBytes));
     const since = options.sinceTime ?? (options.sinceSeconds !== undefined ? new Date(Date.now() - options.sinceSeconds * 1000) : undefined);

@@ -90,6 +90,24 @@ describe('mock provider over HTTP', () => {
     });
   });
 
+  it('serves a restarted container\'s previous run\'s log (kubectl logs --previous), and names a container that has none', async () => {
+    const read = async (previous: boolean): Promise<string> => {
+      let text = '';
+      for await (const chunk of await provider.getContainerLogs(ref, 'c', { previous }, new AbortController().signal)) text += String(chunk);
+      return text;
+    };
+    server.backend.setFaults({ restartDelayMs: 0 });
+    await provider.createPod(resolved as never);
+    await assert.rejects(read(true), /previous terminated container "c" in pod "ns\/p" not found/);
+    server.backend.appendLog(ref, 'c', ['first run']);
+    const restarted = new Promise<void>((resolve) => server.backend.events.on('changed', () => { if (server.backend.get(ref)?.containers[0]?.restartCount === 1) resolve(); }));
+    server.backend.exitContainer(ref, 'c', 1);
+    await restarted;
+    assert.match(await read(true), /first run/);
+    assert.doesNotMatch(await read(false), /first run/);
+    assert.match(await read(false), /mock: restarted container c/);
+  });
+
   it('answers pod API calls only after the injected call latency, like a slow cloud API', async () => {
     server.backend.setFaults({ callLatencyMs: 300 });
     const started = performance.now();
