@@ -1,12 +1,12 @@
 import { UnrecoverableError } from 'bullmq';
-import type { V1Container, V1Pod } from '@kubernetes/client-node';
+import type { V1Pod } from '@kubernetes/client-node';
 import {
   ErrorCodes, PatchType, hasCode, isKubeConflict, isKubeNotFound, isKubeRefusal, isPermanent,
   type EventRecorder, type VkError, type KubeRestClient, type Logger, type PodJobData, type PodRef, type Provider, type ProviderPod,
 } from '@vk-ts/core';
 import { forgetPod } from './forget-pod.ts';
 import { PodResolver } from './pod-resolver.ts';
-import { EPHEMERAL_CONTAINER_MESSAGE, EPHEMERAL_CONTAINER_REASON, changedStatusFields, desiredPodStatus, endedPodStatus } from './pod-status.ts';
+import { EPHEMERAL_CONTAINER_MESSAGE, EPHEMERAL_CONTAINER_REASON, changedStatusFields, desiredPodStatus, endedPodStatus, imagePullStatus } from './pod-status.ts';
 import type { PodCache } from './pod-cache.ts';
 import type { RootCaBundles } from './root-ca-bundles.ts';
 import type { StatusDigests } from './status-digests.ts';
@@ -201,10 +201,7 @@ export class PodReconciler {
       // exit codes. As the kubelet does, the pod ends in a terminal phase first, its containers terminated. The
       // cache keeps only the metadata of a terminating pod, so the whole pod is read here: only pods with
       // finalizers pay this read and write; the others are gone with the delete.
-      const whole = await client.get<V1Pod>(podPath(ref)).catch((e: unknown) => {
-        if (isKubeNotFound(e)) return undefined;
-        throw e;
-      });
+      const whole = await this.#read(ref);
       const ended = !whole || whole.metadata?.uid !== ref.uid ? 'gone' : await this.#writeVersioned(whole,
         async (version) => endedPodStatus(version, new Date().toISOString(), undefined, left?.status.containerStatuses), { terminating: true });
       if (ended === 'gone') {
@@ -285,10 +282,7 @@ export class PodReconciler {
         if (isKubeNotFound(err)) return 'gone';
         if (!isKubeConflict(err) || attempt === MAX_STATUS_ATTEMPTS) throw err;
         const m = pod.metadata!;
-        const fresh = await this.#o.client.get<V1Pod>(podPath({ namespace: m.namespace!, name: m.name! })).catch((e: unknown) => {
-          if (isKubeNotFound(e)) return undefined;
-          throw e;
-        });
+        const fresh = await this.#read({ namespace: m.namespace!, name: m.name! });
         // A pod replaced under the same name answers 409 too (its resourceVersion differs): the read tells.
         if (!fresh || fresh.metadata?.uid !== m.uid) return 'gone';
         if ((fresh.metadata?.deletionTimestamp && !options.terminating) || isFinished(fresh)) return 'left';
@@ -366,18 +360,8 @@ export class PodReconciler {
     await this.#warn(pod, 'Failed', `Failed to pull image "${image ?? ''}": ${err.message}`);
     const waiting = { reason: (ctx.attempt ?? 1) > 1 ? 'ImagePullBackOff' : 'ErrImagePull', message: err.message };
     await this.#writeVersioned(pod, async (version) => {
-      // An init container's image holds the pod in its init phase (kubectl shows Init:ImagePullBackOff).
-      const initFails = (version.spec?.initContainers ?? []).some((c) => c.name === container);
-      const statuses = (list: V1Container[], otherwise: string) => list.map((c) => ({
-        name: c.name, image: c.image ?? '', imageID: '', ready: false, restartCount: 0, started: false,
-        state: { waiting: c.name === container ? waiting : { reason: otherwise } },
-      }));
-      const status = {
-        reason: null, message: null,
-        containerStatuses: statuses(version.spec?.containers ?? [], initFails ? 'PodInitializing' : 'ContainerCreating'),
-        ...(version.spec?.initContainers?.length ? { initContainerStatuses: statuses(version.spec.initContainers, 'PodInitializing') } : {}),
-      };
-      return changedStatusFields(version, status).length ? status as unknown as PodStatus : undefined;
+      const status = imagePullStatus(version, container, waiting);
+      return changedStatusFields(version, status).length ? status as PodStatus : undefined;
     }).catch((e: unknown) => this.#o.logger.warn({ err: e }, 'cannot write the image pull status'));
   }
 
@@ -388,6 +372,14 @@ export class PodReconciler {
     const reason = hasCode(err, ErrorCodes.POD_INVALID) ? 'InvalidPodSpec' : kubeApi ? 'Failed' : 'ProviderUpdateFailed';
     const what = kubeApi ? 'Cannot prepare the pod\'s image change' : 'Cannot apply the pod\'s image change in provider';
     await this.#warn(pod, reason, `${what}: ${(err as Error).message}`);
+  }
+
+  /** The pod as the API server has it now; undefined when it has none by that name. */
+  #read(ref: Pick<PodRef, 'namespace' | 'name'>): Promise<V1Pod | undefined> {
+    return this.#o.client.get<V1Pod>(podPath(ref)).catch((err: unknown) => {
+      if (isKubeNotFound(err)) return undefined;
+      throw err;
+    });
   }
 
   /** A Warning Event on the pod for a failure already being handled: a failure to record it is only logged. */

@@ -9,25 +9,22 @@ export const EPHEMERAL_CONTAINER_MESSAGE = 'this virtual kubelet\'s providers ca
 /**
  * The part of `pods/status` the worker owns, derived from the provider's view.
  * Transition times are kept while a condition's status does not change.
+ *
+ * Not written, though the kubelet writes them: `observedGeneration` (on the
+ * status and each condition) and the PodReadyToStartContainers condition.
+ * They make every pod object, and so every watch event of every watcher,
+ * larger; in one measured pair they cost ours more CPU per pod than the
+ * machine's drift explains (bench/README, session of 2026-11-25), for fields
+ * nothing in the cluster acts on.
  */
 export function desiredPodStatus(pod: V1Pod, provided: ProviderPod, nowIso: string): Record<string, unknown> {
   const s = provided.status;
   const now = kubeTime(nowIso)!;
   const current = (pod.status?.conditions ?? []) as unknown as Condition[];
-  // Not written, though the kubelet writes them: observedGeneration (on the status and each condition) and the
-  // PodReadyToStartContainers condition. They make every pod object, and so every watch event of every watcher,
-  // larger; in one measured pair they cost ours more CPU per pod than the machine's drift explains (bench/README,
-  // session of 2026-11-25), for fields nothing in the cluster acts on.
   const byName = new Map((s.containerStatuses ?? []).map((c) => [c.name, withKubeTimes(c)]));
-  const containerStatuses = (pod.spec?.containers ?? []).map((c) => byName.get(c.name) ?? {
-    name: c.name, image: c.image ?? '', imageID: '', ready: false, restartCount: 0, started: false,
-    state: { waiting: { reason: 'ContainerCreating' } },
-  });
+  const containerStatuses = (pod.spec?.containers ?? []).map((c) => byName.get(c.name) ?? waitingStatus(c, { reason: 'ContainerCreating' }));
   const initByName = new Map((s.initContainerStatuses ?? []).map((c) => [c.name, withKubeTimes(c)]));
-  const initContainerStatuses = (pod.spec?.initContainers ?? []).map((c) => initByName.get(c.name) ?? {
-    name: c.name, image: c.image ?? '', imageID: '', ready: false, restartCount: 0, started: false,
-    state: { waiting: { reason: 'PodInitializing' } },
-  });
+  const initContainerStatuses = (pod.spec?.initContainers ?? []).map((c) => initByName.get(c.name) ?? waitingStatus(c, { reason: 'PodInitializing' }));
   // No provider can add a container to a running pod: an ephemeral container (kubectl debug) ends at once, saying
   // why, so that the client stops waiting for it. No times: they would differ on every pass.
   const ephemeralContainerStatuses = (pod.spec?.ephemeralContainers ?? []).map((c) => ({
@@ -102,6 +99,30 @@ export function endedPodStatus(pod: V1Pod, nowIso: string, why?: { reason: strin
     conditions: [keep('PodScheduled'), keep('Initialized'), notReady('ContainersReady'), notReady('Ready')].filter((c) => c !== undefined),
     ...(pod.status?.containerStatuses ? { containerStatuses: pod.status.containerStatuses.map(end) } : {}),
   };
+}
+
+/**
+ * The status of a pod whose create waits for an image the provider cannot get:
+ * `container` waits in `waiting` (ErrImagePull, ImagePullBackOff), the others
+ * in ContainerCreating, or PodInitializing while an init container's image
+ * holds the pod (kubectl shows Init:ImagePullBackOff).
+ */
+export function imagePullStatus(pod: V1Pod, container: string | undefined, waiting: { reason: string; message: string }): Record<string, unknown> {
+  const inits = pod.spec?.initContainers ?? [];
+  const initFails = inits.some((c) => c.name === container);
+  const statuses = (list: V1Container[], otherwise: string): V1ContainerStatus[] =>
+    list.map((c) => waitingStatus(c, c.name === container ? waiting : { reason: otherwise }));
+  return {
+    ...setOrRemove('reason', undefined, pod.status),
+    ...setOrRemove('message', undefined, pod.status),
+    containerStatuses: statuses(pod.spec?.containers ?? [], initFails ? 'PodInitializing' : 'ContainerCreating'),
+    ...(inits.length ? { initContainerStatuses: statuses(inits, 'PodInitializing') } : {}),
+  };
+}
+
+/** A container that has not started: waiting, with `waiting`'s reason. */
+function waitingStatus(c: V1Container, waiting: { reason: string; message?: string }): V1ContainerStatus {
+  return { name: c.name, image: c.image ?? '', imageID: '', ready: false, restartCount: 0, started: false, state: { waiting } };
 }
 
 /** `{ key: value }`; without a value, `{ key: null }` (remove) when `current` has the key, else nothing. */
