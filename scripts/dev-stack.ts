@@ -6,7 +6,7 @@ import { copyFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { serviceV8Flags } from '@vk-ts/core';
 import { MockBackendServer } from '@vk-ts/provider-mock';
-import { ControlPlane, REPO_ROOT, RedisServer, freePort, issueServingCert, serviceBundle, stopChild, type BundleName } from '@vk-ts/testbed';
+import { ControlPlane, REPO_ROOT, RedisServer, freePort, issueServingCert, serviceBundle, stopChild, waitFor, type BundleName } from '@vk-ts/testbed';
 
 const devDir = join(REPO_ROOT, '.dev');
 const kubeconfig = join(devDir, 'kubeconfig');
@@ -75,8 +75,12 @@ try {
   // kubelet-api serves the node's kubelet port (kubectl logs, top, nodes/proxy) with a certificate the
   // cluster CA signs here: the dev stack holds the CA key, where a cluster would approve a CSR.
   const serving = await issueServingCert({ pkiDir: controlPlane.pkiDir, dir: devDir, nodeName, days: 365 });
+  const kubeletApiHealth = await freePort();
   startService('kubelet-api', ['--kubeconfig', kubeconfig, '--nodename', nodeName, '--provider', 'mock', '--provider-config', providerConfig,
-    '--host', '127.0.0.1', '--port', String(kubeletPort), '--tls-cert-file', serving.cert, '--tls-key-file', serving.key, '--health-port', String(await freePort())]);
+    '--host', '127.0.0.1', '--port', String(kubeletPort), '--tls-cert-file', serving.cert, '--tls-key-file', serving.key, '--health-port', String(kubeletApiHealth)]);
+  // Ready only once kubelet-api serves the kubelet port (its /readyz says so): before, the stack could say it was up
+  // while kubectl logs was still refused.
+  await waitFor('kubelet-api ready', async () => (await fetch(`http://127.0.0.1:${kubeletApiHealth}/readyz`).catch(() => undefined))?.ok === true, { timeoutMs: 60_000 });
 
   const banner = [
     '',
