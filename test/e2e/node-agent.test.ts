@@ -143,6 +143,62 @@ describe('node-agent', function () {
     assert.equal(t1.lastTransitionTime, t0.lastTransitionTime);
   });
 
+  it('restarted with other settings, keeps the taints and labels users added and takes back only what it applied before', async () => {
+    const taintsOf = async () => ((await getNode('na-meta'))?.spec.taints ?? []).filter((t) => t.key !== 'node.kubernetes.io/not-ready');
+    const agent = startAgent('na-meta', ['--node-labels', 'team=blue,tier=burst', '--provider-config', providerConfig('"nvidia.com/gpu" = "1"\n')]);
+    await waitFor('node Ready', async () => ready(await getNode('na-meta')) === 'True');
+    await env.kubectl('taint', 'node', 'na-meta', 'dedicated=gpu:NoSchedule');
+    await env.kubectl('label', 'node', 'na-meta', 'owner=me');
+    await agent.stop();
+
+    startAgent('na-meta', ['--node-labels', 'team=green', '--taint', 'example.com/burst=yes:NoExecute']);
+    const node = await waitFor('the new settings applied', async () => {
+      const n = await getNode('na-meta');
+      return n?.metadata.labels.team === 'green' && n.status.capacity?.['nvidia.com/gpu'] === undefined ? n : undefined;
+    }, { timeoutMs: 15_000 });
+    assert.equal(node.metadata.labels.owner, 'me', 'a user\'s label stays');
+    assert.equal(node.metadata.labels.tier, undefined, 'a label the settings no longer ask for is removed');
+    assert.equal(node.status.capacity?.cpu, '8');
+    assert.deepEqual(await taintsOf(), [
+      { key: 'dedicated', value: 'gpu', effect: 'NoSchedule' },
+      { key: 'example.com/burst', value: 'yes', effect: 'NoExecute' },
+    ], 'the user\'s taint stays, ours is replaced');
+
+    // A user takes our taint off: a later start does not put it back (the kubelet applies taints at registration).
+    await env.kubectl('taint', 'node', 'na-meta', 'example.com/burst:NoExecute-');
+    await Promise.all(running.splice(0).map((a) => a.stop()));
+    const again = startAgent('na-meta', ['--node-labels', 'team=green', '--taint', 'example.com/burst=yes:NoExecute']);
+    await again.waitForOutput(/node already registered/);
+    await waitFor('node Ready', async () => ready(await getNode('na-meta')) === 'True');
+    assert.deepEqual(await taintsOf(), [{ key: 'dedicated', value: 'gpu', effect: 'NoSchedule' }]);
+    await waitFor('a Starting event at every start', async () => {
+      const starts = await env.kubectl('get', 'events', '-n', 'default', '--field-selector', 'involvedObject.name=na-meta,reason=Starting', '-o', 'name');
+      return starts.trim().split('\n').length === 3;
+    });
+  });
+
+  it('writes Ready back at once, with a new transition time, when the node was marked Unknown behind its back', async () => {
+    startAgent('na-unknown', ['--node-status-update-interval-seconds', '60']);
+    const before = await waitFor('node Ready', async () => {
+      const c = (await getNode('na-unknown'))?.status.conditions?.find((x) => x.type === 'Ready');
+      return c?.status === 'True' ? c : undefined;
+    });
+    // What the node lifecycle controller writes when a Lease lapsed (e.g. the API server was out of reach for a while).
+    await env.kubectl('patch', 'node', 'na-unknown', '--subresource=status', '--type=strategic', '-p',
+      JSON.stringify({ status: { conditions: [{ type: 'Ready', status: 'Unknown', reason: 'NodeStatusUnknown', message: 'Kubelet stopped posting node status.' }] } }));
+    const patchedAt = Date.now();
+    const after = await waitFor('Ready again', async () => {
+      const c = (await getNode('na-unknown'))?.status.conditions?.find((x) => x.type === 'Ready');
+      return c?.status === 'True' ? c : undefined;
+    }, { timeoutMs: 10_000, intervalMs: 100 });
+    assert.ok(Date.now() - patchedAt < 5000, `Ready again after ${Date.now() - patchedAt} ms, not at the next 60 s status update`);
+    assert.notEqual(after.lastTransitionTime, before.lastTransitionTime);
+    await waitFor('a second NodeReady event', async () => {
+      const out = await env.kubectl('get', 'events', '-n', 'default', '--field-selector', 'involvedObject.name=na-unknown,reason=NodeReady', '-o', 'jsonpath={.items[*].count}');
+      return out.trim().split(/\s+/).map(Number).reduce((a, b) => a + b, 0) >= 2;
+    });
+  });
+
   it('goes NotReady while the provider health check fails and Ready when it recovers', async () => {
     startAgent('na-health');
     await waitFor('node Ready', async () => ready(await getNode('na-health')) === 'True');

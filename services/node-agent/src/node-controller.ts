@@ -1,10 +1,11 @@
 import {
-  Backoff, PatchType, delay, isKubeConflict, isKubeNotFound,
+  Backoff, PatchType, compareResourceVersions, delay, isKubeConflict, isKubeNotFound,
   type EventRecorder, type KubeRestClient, type Logger, type Provider,
 } from '@vk-ts/core';
 import type { NodeSettings } from './agent-config.ts';
+import { planNodeMetadata, type NodeTaint } from './node-metadata-plan.ts';
 import {
-  microTime, newNodeObject, nodeLabels, nodeStatus, nodeTaints, stampConditions, type NodeCondition,
+  appliedNodeMeta, microTime, newNodeObject, nodeStatus, stampConditions, type NodeCondition,
 } from './node-object.ts';
 
 export interface NodeControllerOptions {
@@ -19,9 +20,9 @@ export interface NodeControllerOptions {
 }
 
 interface NodeObject {
-  metadata: { name: string; uid: string; resourceVersion: string; labels?: Record<string, string> };
-  spec?: { taints?: { key: string; value?: string; effect: string }[] };
-  status?: { conditions?: NodeCondition[] };
+  metadata: { name: string; uid: string; resourceVersion: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec?: { taints?: NodeTaint[] };
+  status?: { conditions?: NodeCondition[]; capacity?: Record<string, string>; allocatable?: Record<string, string> };
 }
 
 interface LeaseObject {
@@ -45,6 +46,9 @@ export class NodeController {
   #healthy: boolean | undefined;
   #lastStatusAt = 0;
   #forceStatus = true;
+  /** Capacity keys an earlier start advertised and the provider no longer has: removed by the next status write. */
+  #staleResources: string[] = [];
+  #startingRecorded = false;
   #wake: (() => void) | undefined;
   #loops: Promise<void>[] = [];
   #registered: { promise: Promise<void>; resolve: () => void };
@@ -95,6 +99,9 @@ export class NodeController {
         backoff.reset();
       } catch (err) {
         if (signal.aborted) break;
+        // Whatever failed, the status is written whole at the next beat that gets through: while we could not
+        // write, the node lifecycle controller may have marked the node Unknown.
+        this.#forceStatus = true;
         waitMs = backoff.next();
         this.#log.warn({ err, retryInMs: waitMs }, 'node heartbeat failed; retrying');
       }
@@ -160,25 +167,31 @@ export class NodeController {
     let node: NodeObject;
     try {
       node = await client.get<NodeObject>(path);
-      const labels = nodeLabels(settings, desc);
-      const taints = nodeTaints(settings);
-      const labelsOk = Object.entries(labels).every(([k, v]) => node.metadata.labels?.[k] === v);
-      const taintsOk = taints.every((t) => node.spec?.taints?.some((x) => x.key === t.key && (x.value ?? '') === t.value && x.effect === t.effect));
-      if (!labelsOk || !taintsOk) {
-        node = await client.patch<NodeObject>(path, { metadata: { labels }, spec: { taints } }, PatchType.StrategicMerge);
-      }
+      const plan = planNodeMetadata({ ...node.metadata, taints: node.spec?.taints }, appliedNodeMeta(settings, desc));
+      // A conflict (the taints' precondition) is retried by the next beat, from a fresh read.
+      if (plan.patch) node = await client.patch<NodeObject>(path, plan.patch, PatchType.StrategicMerge);
+      this.#staleResources = plan.staleResources;
       this.#log.info({ uid: node.metadata.uid }, 'node already registered');
     } catch (err) {
       if (!isKubeNotFound(err)) throw err;
       node = await client.create<NodeObject>('/api/v1/nodes', newNodeObject(settings, desc));
       this.#log.info({ uid: node.metadata.uid }, 'node registered');
+      this.#staleResources = [];
       this.#node = node;
-      void this.#nodeEvent('Normal', 'Starting', 'Starting virtual-kubelet-ts.');
+      this.#recordStarting();
       void this.#nodeEvent('Normal', 'RegisteredNode', `Node ${settings.name} registered with provider ${provider.name}`);
     }
+    this.#recordStarting();
     this.#node = node;
     this.#lease = undefined;
     this.#forceStatus = true;
+  }
+
+  /** Once per process, as the kubelet records "Starting kubelet." at every start, also on a Node that exists. */
+  #recordStarting(): void {
+    if (this.#startingRecorded) return;
+    this.#startingRecorded = true;
+    void this.#nodeEvent('Normal', 'Starting', 'Starting virtual-kubelet-ts.');
   }
 
   async #postStatus(): Promise<void> {
@@ -186,7 +199,13 @@ export class NodeController {
     const node = this.#node!;
     const wasReady = node.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
     const conditions = stampConditions(node.status?.conditions, new Date().toISOString());
-    const body = { status: nodeStatus(settings, provider.describeNode(), conditions) };
+    const status = nodeStatus(settings, provider.describeNode(), conditions) as { capacity: Record<string, string | null>; allocatable: Record<string, string | null> };
+    // A null removes the key (a merge patch keeps the map keys it does not name).
+    for (const key of this.#staleResources) {
+      if (node.status?.capacity?.[key] !== undefined) status.capacity = { ...status.capacity, [key]: null };
+      if (node.status?.allocatable?.[key] !== undefined) status.allocatable = { ...status.allocatable, [key]: null };
+    }
+    const body = { status };
     try {
       // Bounded by the renew interval: an API server asking to retry later must not hold up the Lease renewal after it.
       this.#node = await client.patch<NodeObject>(`/api/v1/nodes/${encodeURIComponent(settings.name)}/status`, body, PatchType.StrategicMerge,
@@ -200,6 +219,7 @@ export class NodeController {
     }
     this.#lastStatusAt = Date.now();
     this.#forceStatus = false;
+    this.#staleResources = [];
     if (!wasReady) {
       this.#log.info('node is Ready');
       void this.#nodeEvent('Normal', 'NodeReady', `Node ${settings.name} status is now: NodeReady`);
@@ -248,7 +268,13 @@ export class NodeController {
     }
   }
 
-  /** Watches our Node so that a deletion is repaired at once, not at the next status update. */
+  /**
+   * Watches our Node so that a deletion is repaired at once, not at the next
+   * status update, and so that the status is written from the Node as it is:
+   * a Ready condition someone else changed (the node lifecycle controller sets
+   * Unknown when our Lease lapsed, e.g. while the API server was out of reach)
+   * is written back at once, with a new transition time and a NodeReady event.
+   */
   async #watchLoop(): Promise<void> {
     const signal = this.#abort.signal;
     const backoff = new Backoff({ initialMs: 500, maxMs: 10_000 });
@@ -266,6 +292,14 @@ export class NodeController {
             this.#node = undefined;
             this.#lease = undefined;
             this.#wake?.();
+          } else if ((event.type === 'ADDED' || event.type === 'MODIFIED') && this.#node?.metadata.uid === event.object.metadata.uid) {
+            if ((compareResourceVersions(event.object.metadata.resourceVersion, this.#node.metadata.resourceVersion) ?? 1) <= 0) return;
+            this.#node = event.object;
+            const ready = event.object.status?.conditions?.find((c) => c.type === 'Ready');
+            if (ready?.status !== 'True' && this.#healthy) {
+              this.#forceStatus = true;
+              this.#wake?.();
+            }
           }
         }, signal);
       } catch (err) {

@@ -1,6 +1,7 @@
 import type { NodeDescription } from '@vk-ts/core';
 import { KUBELET_VERSION } from '@vk-ts/core';
 import type { NodeSettings } from './agent-config.ts';
+import { LAST_APPLIED_ANNOTATION, type AppliedNodeMeta } from './node-metadata-plan.ts';
 
 /**
  * The desired shape of our Node object: what we own of it. Everything here is
@@ -87,12 +88,18 @@ export function nodeStatus(settings: NodeSettings, desc: NodeDescription, condit
   };
 }
 
+/** What we apply to the Node's metadata and spec (recorded on it: node-metadata-plan.ts). */
+export function appliedNodeMeta(settings: NodeSettings, desc: NodeDescription): AppliedNodeMeta {
+  return { labels: nodeLabels(settings, desc), taints: nodeTaints(settings), resources: Object.keys(desc.capacity) };
+}
+
 export function newNodeObject(settings: NodeSettings, desc: NodeDescription): Record<string, unknown> {
+  const applied = appliedNodeMeta(settings, desc);
   return {
     apiVersion: 'v1',
     kind: 'Node',
-    metadata: { name: settings.name, labels: nodeLabels(settings, desc) },
-    spec: { taints: nodeTaints(settings) },
+    metadata: { name: settings.name, labels: applied.labels, annotations: { [LAST_APPLIED_ANNOTATION]: JSON.stringify(applied) } },
+    spec: { taints: applied.taints },
   };
 }
 
