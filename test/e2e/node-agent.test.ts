@@ -323,7 +323,7 @@ describe('node-agent', function () {
     const a = ServiceProcess.start('node-agent', ['--nodename', 'na-bad', '--provider-config', bad, '--taint-effect', 'Sometimes', '--health-port', String(await freePort())]);
     assert.equal(await a.exited(), 2);
     assert.match(a.output, /unknown taint effect "Sometimes" \(use NoSchedule, NoExecute, PreferNoSchedule\)/);
-    assert.match(a.output, /cpu: must match pattern/);
+    assert.match(a.output, /cpu: must be a quantity like 20, 500m or 100Gi/);
     assert.match(a.output, /colour: unknown key/);
 
     const b = ServiceProcess.start('node-agent', ['--nodename', 'na-bad', '--provider-config', join(tmp, 'missing.toml')]);

@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { ServiceProcess, serviceBundle } from '@vk-ts/testbed';
+import { ServiceProcess, freePort, serviceBundle, waitFor } from '@vk-ts/testbed';
 import { env } from './fixtures.ts';
 
 const run = promisify(execFile);
@@ -35,7 +35,7 @@ describe('services given bad numbers, switches or a bad endpoint in flags and en
       '--shutdown-timeout-ms: must be an integer >= 0, got "soon"',
       '--concurrency: must be an integer >= 1, got "0"',
       '--internal-ip: "node-1" is not an IP address',
-      '--kube-api-qps: must be a number >= -1, got "fifty"',
+      '--kube-api-qps: must be a number (<= 0: no limit), got "fifty"',
       '--kube-api-burst: must be an integer >= 1, got "-3"',
       `--provider-config.endpoint: "${env.mockUrl}/prefix" must be http://host[:port] with no path`,
     ]);
@@ -46,9 +46,51 @@ describe('services given bad numbers, switches or a bad endpoint in flags and en
       '--health-port: must be an integer from 0 to 65535, got "abc"',
     ]);
     assertNames(await refused(ServiceProcess.start('kubelet-api', ['--nodename', 'flags-bad', '--port', '-1', '--health-port', '10248x'])), [
-      '--port: must be an integer from 0 to 65535, got "-1"',
+      '--port: must be an integer from 1 to 65535, got "-1"',
       '--health-port: must be an integer from 0 to 65535, got "10248x"',
     ]);
+    // The API server is told the kubelet port: "any free port" would be one it never learns.
+    assertNames(await refused(ServiceProcess.start('kubelet-api', ['--nodename', 'flags-bad', '--port', '0'])), [
+      '--port: must be an integer from 1 to 65535, got "0"',
+    ]);
+  });
+
+  it('pod-worker takes a --kube-api-qps below -1 as no limit, as its --help says', async () => {
+    const cfg = join(dir, 'mock-qps.toml');
+    writeFileSync(cfg, `endpoint = "${env.mockUrl}"\n`);
+    const port = await freePort();
+    const worker = ServiceProcess.start('pod-worker', [
+      '--kubeconfig', env.controlPlane.kubeconfigPath, '--redis-url', env.redis.url, '--nodename', 'flags-qps', '--provider-config', cfg,
+      '--kube-api-qps', '-5', '--health-host', '127.0.0.1', '--health-port', String(port),
+    ]);
+    try {
+      const outcome = await waitFor('pod-worker ready or exited', async () => {
+        if (worker.child.exitCode !== null) return `exited ${worker.child.exitCode}`;
+        return (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok === true ? 'ready' : undefined;
+      });
+      assert.equal(outcome, 'ready', worker.output);
+    } finally {
+      await worker.stop();
+    }
+  });
+
+  it('kubelet-api exits 2 naming a missing --provider-config, an unknown --provider and cache TTLs that are not numbers, from flags and the environment', async () => {
+    const api = ServiceProcess.start('kubelet-api', ['--nodename', 'flags-bad', '--provider', 'aws', '--authorization-allowed-cache-ttl-seconds', '-1'], {
+      VKUBELET_PROVIDER_CONFIG: '', KUBELET_API_AUTHENTICATION_CACHE_TTL_SECONDS: '', KUBELET_API_AUTHORIZATION_DENIED_CACHE_TTL_SECONDS: 'soon',
+    });
+    assertNames(await refused(api), [
+      '--provider-config: none given: a provider config file (TOML) is required',
+      '--provider: unknown provider "aws" (known: mock)',
+      '--authentication-cache-ttl-seconds: must be a number >= 0, got ""',
+      '--authorization-allowed-cache-ttl-seconds: must be a number >= 0, got "-1"',
+      '--authorization-denied-cache-ttl-seconds: must be a number >= 0, got "soon"',
+    ]);
+    // With a provider config but an unknown provider, the provider is named, not the config.
+    const cfg = join(dir, 'mock-api.toml');
+    writeFileSync(cfg, `endpoint = "${env.mockUrl}"\n`);
+    const unknown = await refused(ServiceProcess.start('kubelet-api', ['--nodename', 'flags-bad', '--provider', 'aws', '--provider-config', cfg]));
+    assertNames(unknown, ['--provider: unknown provider "aws" (known: mock)']);
+    assert.ok(!unknown.includes('--provider-config'), unknown);
   });
 
   it('node-agent and kubelet-api exit 2 naming a switch that is neither true nor false, from a flag or the environment', async () => {

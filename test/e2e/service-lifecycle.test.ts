@@ -6,7 +6,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { V1Pod } from '@kubernetes/client-node';
 import { POD_JOB_NAME, podJobOptions, podQueueName, type PodJobData } from '@vk-ts/core';
-import { ServiceProcess, freePort, waitFor } from '@vk-ts/testbed';
+import { ServiceProcess, freePort, issueServingCert, waitFor } from '@vk-ts/testbed';
 import { env } from './fixtures.ts';
 
 async function get(url: string): Promise<{ status: number; body: string }> {
@@ -15,7 +15,7 @@ async function get(url: string): Promise<{ status: number; body: string }> {
 }
 
 describe('every service', () => {
-  const cases: { name: 'node-agent' | 'pod-worker' | 'kubelet-api'; args: (port: number) => string[] }[] = [
+  const cases: { name: 'node-agent' | 'pod-worker' | 'kubelet-api'; args: (port: number) => string[] | Promise<string[]> }[] = [
     {
       name: 'node-agent',
       args: (port) => {
@@ -32,14 +32,24 @@ describe('every service', () => {
         return ['--kubeconfig', env.controlPlane.kubeconfigPath, '--redis-url', env.redis.url, '--nodename', 'svc-lifecycle', '--provider-config', cfg, '--health-port', String(port)];
       },
     },
-    // Without a provider config kubelet-api runs only its plain-HTTP health server (the kubelet port needs TLS and auth).
-    { name: 'kubelet-api', args: (port) => ['--health-port', String(port), '--health-host', '127.0.0.1'] },
+    {
+      name: 'kubelet-api',
+      args: async (port) => {
+        const dir = mkdtempSync(join(tmpdir(), 'vk-svc-'));
+        const cfg = join(dir, 'mock.toml');
+        writeFileSync(cfg, `endpoint = "${env.mockUrl}"\n`);
+        const { cert, key } = await issueServingCert({ pkiDir: env.controlPlane.pkiDir, dir, nodeName: 'svc-lifecycle' });
+        return ['--kubeconfig', env.controlPlane.kubeconfigPath, '--nodename', 'svc-lifecycle', '--provider-config', cfg,
+          '--host', '127.0.0.1', '--port', String(await freePort()), '--tls-cert-file', cert, '--tls-key-file', key,
+          '--health-port', String(port), '--health-host', '127.0.0.1'];
+      },
+    },
   ];
 
   for (const c of cases) {
     it(`${c.name} answers /healthz, /readyz and /metrics and exits 0 within 5 s of SIGTERM`, async () => {
       const port = await freePort();
-      const svc = ServiceProcess.start(c.name, c.args(port));
+      const svc = ServiceProcess.start(c.name, await c.args(port));
       try {
         const health = await waitFor(`${c.name} /healthz`, () => get(`http://127.0.0.1:${port}/healthz`));
         assert.equal(health.status, 200);

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseToml } from 'smol-toml';
+import type { ErrorObject } from 'ajv';
 import {
   ConfigProblems, QUANTITY_PATTERN, compileSchema,
   type NodeDescription, type OperatingSystem, type Provider,
@@ -23,7 +24,8 @@ const mockSchema = compileSchema<MockProviderConfig>({
   additionalProperties: false,
   required: ['endpoint'],
   properties: {
-    endpoint: { type: 'string', pattern: '^http://' },
+    // Checked by checkEndpoint, which says what is wrong with it.
+    endpoint: { type: 'string' },
     cpu: { type: 'string', pattern: QUANTITY_PATTERN, default: '20' },
     memory: { type: 'string', pattern: QUANTITY_PATTERN, default: '100Gi' },
     pods: { type: 'string', pattern: QUANTITY_PATTERN, default: '1000' },
@@ -45,9 +47,27 @@ export interface ProviderSpec {
   config: Record<string, unknown>;
 }
 
+/** What a required key of a provider config holds, said when it is missing. */
+const REQUIRED_KEY_MEANINGS: Record<string, string> = {
+  endpoint: 'the mock backend\'s URL, http://host[:port]',
+};
+
+/** What a pattern of a provider schema stands for, said in problems instead of the regular expression. */
+const PATTERN_MEANINGS: Record<string, string> = {
+  [QUANTITY_PATTERN]: 'a quantity like 20, 500m or 100Gi (not negative)',
+};
+
+/**
+ * The configs readProviderConfig returns for a file it could not read or
+ * parse: the problem is reported already, so validateProviderConfig does not
+ * add "missing endpoint" and the like for the empty stand-in.
+ */
+const unreadableConfigs = new WeakSet<Record<string, unknown>>();
+
 /**
  * Reads a provider config file (TOML). Problems (unreadable file, bad TOML)
- * are added to `problems` under `key` instead of thrown.
+ * are added to `problems` under `key` instead of thrown; the config returned
+ * then is empty and validateProviderConfig leaves it alone.
  */
 export function readProviderConfig(path: string, key: string, problems: ConfigProblems): Record<string, unknown> {
   let text: string;
@@ -55,24 +75,72 @@ export function readProviderConfig(path: string, key: string, problems: ConfigPr
     text = readFileSync(path, 'utf8');
   } catch (err) {
     problems.add(key, `cannot read provider config "${path}": ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-    return {};
+    return unreadable();
   }
   try {
     return parseToml(text) as Record<string, unknown>;
   } catch (err) {
     problems.add(key, `provider config "${path}" is not valid TOML: ${(err as Error).message.split('\n')[0]}`);
-    return {};
+    return unreadable();
   }
 }
 
-/** Validates (and fills defaults of) a provider's config in place. */
+function unreadable(): Record<string, unknown> {
+  const config = {};
+  unreadableConfigs.add(config);
+  return config;
+}
+
+/** Adds a problem naming `provider` under `key` unless it is a known provider. */
+export function checkProviderName(provider: string, key: string, problems: ConfigProblems): provider is ProviderName {
+  if ((PROVIDER_NAMES as readonly string[]).includes(provider)) return true;
+  problems.add(key, `unknown provider "${provider}" (known: ${PROVIDER_NAMES.join(', ')})`);
+  return false;
+}
+
+/**
+ * Validates (and fills defaults of) a provider's config in place. Every
+ * problem is added, the schema's and the checks beyond it alike. A config
+ * that readProviderConfig could not read is not validated again.
+ */
 export function validateProviderConfig(provider: string, config: Record<string, unknown>, key: string, problems: ConfigProblems): void {
   if (provider === 'mock') {
-    if (!mockSchema(config)) problems.addSchemaErrors(key, mockSchema.errors);
-    else checkEndpoint(`${key}.endpoint`, config['endpoint'] as string, problems);
+    if (unreadableConfigs.has(config)) return;
+    if (!mockSchema(config)) addSchemaProblems(key, config, mockSchema.errors ?? [], problems);
+    const endpoint = config['endpoint'];
+    if (typeof endpoint === 'string') checkEndpoint(`${key}.endpoint`, endpoint, problems);
     return;
   }
   problems.add(key, `unknown provider "${provider}" (known: ${PROVIDER_NAMES.join(', ')})`);
+}
+
+/** A flat provider schema's errors, each naming the key, the value given and what is expected. */
+function addSchemaProblems(key: string, config: Record<string, unknown>, errors: ErrorObject[], problems: ConfigProblems): void {
+  for (const e of errors) {
+    // A JSON pointer to a top-level key: "/nvidia.com~1gpu" is nvidia.com/gpu.
+    const name = e.instancePath.slice(1).replaceAll('~1', '/').replaceAll('~0', '~');
+    const given = describeValue(config[name]);
+    if (e.keyword === 'required') {
+      const missing = String(e.params.missingProperty);
+      problems.add(key, `missing required key "${missing}"${REQUIRED_KEY_MEANINGS[missing] ? ` (${REQUIRED_KEY_MEANINGS[missing]})` : ''}`);
+    } else if (e.keyword === 'additionalProperties') {
+      problems.add(`${key}.${String(e.params.additionalProperty)}`, 'unknown key');
+    } else if (e.keyword === 'pattern') {
+      const pattern = String(e.params.pattern);
+      problems.add(`${key}.${name}`, `must be ${PATTERN_MEANINGS[pattern] ?? `text matching ${pattern}`}, got ${given}`);
+    } else if (e.keyword === 'type') {
+      problems.add(`${key}.${name}`, `must be a ${String(e.params.type)}, got ${given}`);
+    } else {
+      problems.add(name ? `${key}.${name}` : key, `${e.message ?? 'invalid'}, got ${given}`);
+    }
+  }
+}
+
+/** A value as the user wrote it: text in quotes, numbers, booleans and tables as TOML shows them. */
+function describeValue(value: unknown): string {
+  if (typeof value === 'string') return `"${value}"`;
+  if (typeof value === 'object' && value !== null && !(value instanceof Date)) return JSON.stringify(value);
+  return String(value);
 }
 
 /** The mock backend's address: http://host[:port], nothing after it (its API paths start at the root). */
@@ -84,7 +152,9 @@ function checkEndpoint(key: string, endpoint: string, problems: ConfigProblems):
     problems.add(key, `"${endpoint}" is not a URL (expected http://host[:port])`);
     return;
   }
-  if (url.pathname !== '/' || url.search || url.hash || url.username || url.password) {
+  if (url.protocol !== 'http:') {
+    problems.add(key, `"${endpoint}" must start with http:// (expected http://host[:port])`);
+  } else if (url.pathname !== '/' || url.search || url.hash || url.username || url.password) {
     problems.add(key, `"${endpoint}" must be http://host[:port] with no path, query, fragment or credentials`);
   }
 }

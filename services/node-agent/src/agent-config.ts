@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { parse as parseToml } from 'smol-toml';
 import { ConfigProblems, compileSchema, type OperatingSystem } from '@vk-ts/core';
-import { PROVIDER_NAMES, readProviderConfig, validateProviderConfig, type ProviderName } from '@vk-ts/provider-registry';
+import { checkProviderName, readProviderConfig, validateProviderConfig, type ProviderName } from '@vk-ts/provider-registry';
 
 export const TAINT_EFFECTS = ['NoSchedule', 'NoExecute', 'PreferNoSchedule'] as const;
 export type TaintEffect = (typeof TAINT_EFFECTS)[number];
@@ -153,9 +153,10 @@ export function resolveAgentSettings(flags: RawAgentFlags): AgentSettings {
   // Checked once, under the flag's name, however many nodes take it as their default.
   const kubeletPortFlag = problems.integer('--kubelet-port', defaults.kubeletPort, 1, 65535);
 
-  let entries: { key: string; entry: NodeFileEntry }[];
+  let entries: { key: string; entry: Partial<NodeFileEntry> }[];
   if (flags.config) {
-    entries = readNodesFile(flags.config, problems).map((entry, i) => ({ key: `${flags.config} nodes[${i}]`, entry }));
+    const path = flags.config;
+    entries = readNodesFile(path, problems).map(({ index, entry }) => ({ key: `${path} nodes[${index}]`, entry }));
   } else {
     entries = [{ key: '', entry: { name: flags.nodename } }];
   }
@@ -164,23 +165,26 @@ export function resolveAgentSettings(flags: RawAgentFlags): AgentSettings {
   const seen = new Set<string>();
   for (const { key, entry } of entries) {
     const k = (flag: string, fileKey: string): string => (key ? `${key}.${fileKey}` : flag);
-    const name = entry.name;
-    if (!DNS1123_SUBDOMAIN.test(name) || name.length > 253) problems.add(k('--nodename', 'name'), `"${name}" is not a valid node name (lower-case DNS subdomain)`);
-    // The name is also the node's kubernetes.io/hostname label, whose values are at most 63 characters.
-    else if (name.length > 63) problems.add(k('--nodename', 'name'), `"${name}" is ${name.length} characters: at most 63, since it is also the node's kubernetes.io/hostname label`);
-    if (seen.has(name)) problems.add(k('--nodename', 'name'), `node "${name}" is listed twice`);
-    seen.add(name);
+    // Absent only from a file entry whose name the schema refused (and reported).
+    const name = entry.name ?? '';
+    if (entry.name !== undefined) {
+      if (!DNS1123_SUBDOMAIN.test(name) || name.length > 253) problems.add(k('--nodename', 'name'), `"${name}" is not a valid node name (lower-case DNS subdomain)`);
+      // The name is also the node's kubernetes.io/hostname label, whose values are at most 63 characters.
+      else if (name.length > 63) problems.add(k('--nodename', 'name'), `"${name}" is ${name.length} characters: at most 63, since it is also the node's kubernetes.io/hostname label`);
+      if (seen.has(name)) problems.add(k('--nodename', 'name'), `node "${name}" is listed twice`);
+      seen.add(name);
+    }
 
     const os = (entry.os ?? defaults.os).toLowerCase();
     if (os !== 'linux' && os !== 'windows') problems.add(k('--os', 'os'), `must be Linux or Windows, got "${entry.os ?? defaults.os}"`);
 
     const provider = entry.provider ?? defaults.provider;
-    if (!(PROVIDER_NAMES as readonly string[]).includes(provider)) problems.add(k('--provider', 'provider'), `unknown provider "${provider}" (known: ${PROVIDER_NAMES.join(', ')})`);
+    const providerKnown = checkProviderName(provider, k('--provider', 'provider'), problems);
 
     const providerConfigPath = entry['provider-config'] ?? defaults.providerConfig;
     const providerConfigKey = k('--provider-config', 'provider-config');
     const providerConfig = providerConfigPath ? readProviderConfig(providerConfigPath, providerConfigKey, problems) : {};
-    if ((PROVIDER_NAMES as readonly string[]).includes(provider)) {
+    if (providerKnown) {
       validateProviderConfig(provider, providerConfig, providerConfigPath ? `${providerConfigKey} (${providerConfigPath})` : providerConfigKey, problems);
     }
 
@@ -217,7 +221,7 @@ export function resolveAgentSettings(flags: RawAgentFlags): AgentSettings {
     clusterDomain: flags.clusterDomain,
     startupTimeoutMs: parseDurationMs('--startup-timeout', flags.startupTimeout, problems),
     healthPort: problems.integer('--health-port', flags.healthPort, 0, 65535),
-    kubeApiQps: problems.number('--kube-api-qps', flags.kubeApiQps, -1),
+    kubeApiQps: parseKubeApiQps(flags.kubeApiQps, problems),
     kubeApiBurst: problems.integer('--kube-api-burst', flags.kubeApiBurst, 1),
     nodeLeaseDurationSeconds: problems.integer('--node-lease-duration-seconds', flags.nodeLeaseDurationSeconds, 1),
     nodeLeaseRenewIntervalSeconds: problems.number('--node-lease-renew-interval-seconds', flags.nodeLeaseRenewIntervalSeconds, 0.1),
@@ -244,7 +248,13 @@ export function resolveAgentSettings(flags: RawAgentFlags): AgentSettings {
   return settings;
 }
 
-function readNodesFile(path: string, problems: ConfigProblems): NodeFileEntry[] {
+/**
+ * The `[[nodes]]` entries of the --config file, each with its index in the
+ * file. Every schema problem is added; an entry that is a table is still
+ * returned (without the values the schema refused) so that the per-node checks
+ * report its other problems in the same error.
+ */
+function readNodesFile(path: string, problems: ConfigProblems): { index: number; entry: Partial<NodeFileEntry> }[] {
   let parsed: unknown;
   try {
     parsed = parseToml(readFileSync(path, 'utf8'));
@@ -253,11 +263,30 @@ function readNodesFile(path: string, problems: ConfigProblems): NodeFileEntry[] 
     problems.add('--config', e.code ? `cannot read "${path}": ${e.code}` : `"${path}" is not valid TOML: ${e.message.split('\n')[0]}`);
     return [];
   }
-  if (!nodesFileSchema(parsed)) {
-    problems.addSchemaErrors(path, nodesFileSchema.errors);
-    return [];
+  if (nodesFileSchema(parsed)) return parsed.nodes.map((entry, index) => ({ index, entry }));
+  const errors = nodesFileSchema.errors ?? [];
+  problems.addSchemaErrors(path, errors);
+  const nodes = isTable(parsed) ? parsed['nodes'] : undefined;
+  if (!Array.isArray(nodes)) return [];
+  const entries = nodes.map((entry: unknown, index) => ({ index, entry: isTable(entry) ? { ...entry } : undefined }));
+  // Drop what the schema refused: "/nodes/1/kubelet-port", or one label, "/nodes/1/labels/a".
+  for (const e of errors) {
+    const [, nodesKey, index, field, label] = e.instancePath.split('/').map((p) => p.replaceAll('~1', '/').replaceAll('~0', '~'));
+    const entry = nodesKey === 'nodes' ? entries[Number(index)]?.entry : undefined;
+    if (!entry || field === undefined) continue;
+    if (field === 'labels' && label !== undefined && isTable(entry['labels'])) {
+      const labels = { ...entry['labels'] };
+      delete labels[label];
+      entry['labels'] = labels;
+    } else {
+      delete entry[field];
+    }
   }
-  return parsed.nodes;
+  return entries.flatMap(({ index, entry }) => (entry ? [{ index, entry: entry as Partial<NodeFileEntry> }] : []));
+}
+
+function isTable(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 interface TaintInput {
@@ -313,6 +342,13 @@ function checkLabel(key: string, k: string, v: string, problems: ConfigProblems)
   if (!LABEL_KEY.test(k)) problems.add(key, `"${k}" is not a valid label key`);
   else if (prefix.length > 253 || name.length > 63) problems.add(key, `label key "${k}" is too long (prefix at most 253 characters, name at most 63)`);
   if (!LABEL_VALUE.test(v) || v.length > 63) problems.add(key, `"${v}" is not a valid label value for "${k}"`);
+}
+
+/** Any number; <= 0 turns the client-side limit off (as --help says), so there is no minimum. */
+function parseKubeApiQps(raw: string | number, problems: ConfigProblems): number {
+  const qps = Number(String(raw).trim() || NaN);
+  if (!Number.isFinite(qps)) problems.add('--kube-api-qps', `must be a number (<= 0: no limit), got "${raw}"`);
+  return qps;
 }
 
 /** `30s`, `2m`, `1h`, `500ms` or a bare number of seconds. */

@@ -72,7 +72,7 @@ describe('node-agent configuration', () => {
         `${nodes} nodes[0].kubelet-port: must be an integer from 1 to 65535, got "0"`,
         `${nodes} nodes[1].kubelet-port: must be an integer from 1 to 65535, got "-5"`,
         '--health-port: must be an integer from 0 to 65535, got "abc"',
-        '--kube-api-qps: must be a number >= -1, got "fifty"',
+        '--kube-api-qps: must be a number (<= 0: no limit), got "fifty"',
         '--kube-api-burst: must be an integer >= 1, got "0"',
       ]) assert.ok(err.message.includes(part), `message names ${part}:\n${err.message}`);
       return true;
@@ -112,8 +112,41 @@ describe('node-agent configuration', () => {
     const bad = join(dir, 'bad.toml');
     writeFileSync(bad, 'endpoint = "http://x"\nmemory = "-1Gi"\nspeed = 3\n');
     assert.throws(() => resolveAgentSettings(flags({ providerConfig: bad })), (err: Error) => {
-      assert.match(err.message, /\.memory: must match pattern/);
+      assert.ok(err.message.includes('.memory: must be a quantity like 20, 500m or 100Gi'), err.message);
       assert.match(err.message, /\.speed: unknown key/);
+      return true;
+    });
+  });
+
+  it('takes any --kube-api-qps, every value <= 0 meaning no limit as --help says, and names one that is not a number', () => {
+    for (const qps of ['-5', '-1', '0', '-0.5']) assert.equal(resolveAgentSettings(flags({ kubeApiQps: qps })).kubeApiQps, Number(qps), qps);
+    for (const qps of ['', ' ', 'Infinity', '5qps']) {
+      assert.throws(() => resolveAgentSettings(flags({ kubeApiQps: qps })), (err: Error) => err.message.includes(`--kube-api-qps: must be a number (<= 0: no limit), got "${qps}"`), JSON.stringify(qps));
+    }
+  });
+
+  it('reports every problem of a nodes file at once: each schema error and the per-node checks of every entry that is a table', () => {
+    const nodes = join(dir, 'nodes-many-problems.toml');
+    writeFileSync(nodes, [
+      '[[nodes]]', 'name = "a"', 'colour = "red"', '',
+      '[[nodes]]', 'name = "B"', '',
+      '[[nodes]]', 'name = "c"', 'kubelet-port = "x"', 'os = "Plan9"', 'labels = { good = "v", bad = 3, "bad key!" = "v" }', '',
+      '[[nodes]]', 'os = "Linux"', 'internal-ip = "nowhere"', '',
+    ].join('\n'));
+    assert.throws(() => resolveAgentSettings(flags({ config: nodes })), (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'VK_ERR_CONFIG_INVALID');
+      for (const part of [
+        `${nodes}.nodes.0.colour: unknown key`,
+        `${nodes} nodes[1].name: "B" is not a valid node name`,
+        `${nodes}.nodes.2.kubelet-port: must be integer`,
+        `${nodes} nodes[2].os: must be Linux or Windows, got "Plan9"`,
+        `${nodes}.nodes.2.labels.bad: must be string`,
+        `${nodes} nodes[2].labels.bad key!: "bad key!" is not a valid label key`,
+        `${nodes}.nodes.3: must have required property 'name'`,
+        `${nodes} nodes[3].internal-ip: "nowhere" is not an IP address`,
+      ]) assert.ok(err.message.includes(part), `message names ${part}:\n${err.message}`);
+      // The values the schema refused are not checked again.
+      assert.doesNotMatch(err.message, /nodes\[2\]\.kubelet-port|nodes\[3\]\.name/);
       return true;
     });
   });

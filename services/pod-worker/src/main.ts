@@ -53,12 +53,15 @@ const problems = new ConfigProblems();
 const providerConfig = raw.providerConfig ? readProviderConfig(raw.providerConfig, '--provider-config', problems) : {};
 validateProviderConfig(raw.provider, providerConfig, '--provider-config', problems);
 if (!isIP(raw.internalIp)) problems.add('--internal-ip', `"${raw.internalIp}" is not an IP address`);
+// Any number; <= 0 turns the client-side limit off (as --help says), so there is no minimum.
+const kubeApiQps = Number(String(raw.kubeApiQps).trim() || NaN);
+if (!Number.isFinite(kubeApiQps)) problems.add('--kube-api-qps', `must be a number (<= 0: no limit), got "${raw.kubeApiQps}"`);
 const opts = {
   ...raw,
   concurrency: problems.integer('--concurrency', raw.concurrency, 1),
   jobLockMs: problems.integer('--job-lock-ms', raw.jobLockMs, 1000),
   stalledIntervalMs: problems.integer('--stalled-interval-ms', raw.stalledIntervalMs, 1000),
-  kubeApiQps: problems.number('--kube-api-qps', raw.kubeApiQps, -1),
+  kubeApiQps,
   kubeApiBurst: problems.integer('--kube-api-burst', raw.kubeApiBurst, 1),
   healthPort: problems.integer('--health-port', raw.healthPort, 0, 65535),
   shutdownTimeoutMs: problems.integer('--shutdown-timeout-ms', raw.shutdownTimeoutMs, 0),
