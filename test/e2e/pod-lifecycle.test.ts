@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import type { V1Pod } from '@kubernetes/client-node';
-import { EventRecorder, KubeRestClient, PatchType, createLogger, loadKubeConfig, type PodRef } from '@vk-ts/core';
+import { ErrorCodes, EventRecorder, KubeRestClient, PatchType, VkError, createLogger, loadKubeConfig, type PodRef, type ProviderPod } from '@vk-ts/core';
 import { MockProvider } from '@vk-ts/provider-mock';
 import { ServiceProcess, tokenKubeconfig, waitFor } from '@vk-ts/testbed';
 import { PodReconciler } from '../../services/pod-worker/src/pod-reconciler.ts';
@@ -43,6 +43,11 @@ async function eventReasons(name: string): Promise<string> {
   return env.kubectl('-n', NS, 'get', 'events', '--field-selector', `involvedObject.name=${name}`, '-o', 'jsonpath={.items[*].reason}');
 }
 
+/** The pod's Events, one `reason: message` a line. */
+async function eventLines(name: string): Promise<string> {
+  return env.kubectl('-n', NS, 'get', 'events', '--field-selector', `involvedObject.name=${name}`, '-o', 'jsonpath={range .items[*]}{.reason}: {.message}{"\\n"}{end}');
+}
+
 function refOf(pod: V1Pod): PodRef {
   return { namespace: pod.metadata!.namespace!, name: pod.metadata!.name!, uid: pod.metadata!.uid! };
 }
@@ -63,7 +68,7 @@ describe('pod lifecycle: what the provider receives, provider-side changes, fail
 
   afterEach(function () {
     if (this.currentTest?.state === 'failed') for (const s of running) process.stderr.write(`--- ${s.name} output (last 4 kB):\n${s.output.slice(-4000)}\n`);
-    env.mock.backend.setFaults({ failCreates: 0, rejectImages: [], stopLatencyMs: 0, restartDelayMs: 10_000 });
+    env.mock.backend.setFaults({ failCreates: 0, rejectImages: [], stopLatencyMs: 0, restartDelayMs: 10_000, callLatencyMs: 0 });
   });
 
   after(async () => {
@@ -346,6 +351,93 @@ describe('pod lifecycle: what the provider receives, provider-side changes, fail
     }
   });
 
+  it('deletes the provider copy of a restartPolicy Never pod before failing it for good (a create whose answer was lost may have landed), and does not fail it while that delete fails', async () => {
+    // Driven in-process on a node no service watches, so the attempt count is ours to set.
+    const direct = 'pl-give-up';
+    const logger = createLogger({ service: 'test', level: 'silent' });
+    const redis = new Redis(env.redis.url);
+    // A create that lands but whose answer is lost, as on a timeout. Played here: the mock backend does not
+    // finish a create whose caller has gone. `afterLanding` runs once the copy is in the backend.
+    let afterLanding: (() => void) | undefined;
+    const provider = new class extends MockProvider {
+      override async createPod(pod: Parameters<MockProvider['createPod']>[0]): Promise<ProviderPod> {
+        await super.createPod(pod);
+        afterLanding?.();
+        throw new VkError(ErrorCodes.PROVIDER_TRANSIENT, `mock backend PUT /v1/pods/${pod.ref.namespace}/${pod.ref.name}/${pod.ref.uid} failed: Headers Timeout Error`);
+      }
+    }({ endpoint: env.mockUrl, nodeName: direct, requestTimeoutMs: 300, node: { operatingSystem: 'linux', architecture: 'amd64', capacity: { cpu: '1', memory: '1Gi', pods: '10' } } });
+    const reconciler = new PodReconciler({
+      client: env.client, provider, logger, nodeName: direct, digests: new StatusDigests(redis, direct),
+      events: new EventRecorder(env.client, { logger, host: 'test' }),
+    });
+    try {
+      const pod = await createPod('give-up', { automountServiceAccountToken: false, restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox' }] }, direct);
+      const ref = refOf(pod);
+      const job = { ...ref, resourceVersion: '', op: 'create' as const };
+
+      // The provider then answers later (3 s) than this provider waits (300 ms): the delete before failing the pod
+      // fails, so the pod is not failed, and the Event says why.
+      afterLanding = () => { env.mock.backend.setFaults({ callLatencyMs: 3000 }); };
+      await assert.rejects(reconciler.reconcile(job, { finalAttempt: true }), /^VkError: mock backend DELETE \/v1\/pods\/pl\/give-up\/[^ ]+ failed: /);
+      const kept = (await getPod('give-up'))!;
+      assert.equal(kept.status!.phase, 'Pending', 'not Failed while its provider copy may run');
+      assert.equal(kept.status!.reason, 'ProviderFailed');
+      assert.match(await eventLines('give-up'), /^FailedKillPod: Cannot delete pod "pl\/give-up" in provider: mock backend DELETE \/v1\/pods\/pl\/give-up\/[^ ]+ failed: /m);
+      env.mock.backend.setFaults({ callLatencyMs: 0 });
+      await waitFor('the late delete to land in the backend', () => env.mock.backend.get(ref) === undefined, { timeoutMs: 10_000 });
+
+      // The provider answers the delete: the copy is gone before the pod is Failed.
+      afterLanding = undefined;
+      await assert.rejects(reconciler.reconcile(job, { finalAttempt: true }), /^VkError: mock backend PUT \/v1\/pods\/pl\/give-up\/[^ ]+ failed: Headers Timeout Error/);
+      const failed = (await getPod('give-up'))!;
+      assert.equal(failed.status!.phase, 'Failed');
+      assert.equal(failed.status!.reason, 'ProviderFailed');
+      assert.equal(env.mock.backend.get(ref), undefined, 'no copy keeps running beside the Failed pod');
+    } finally {
+      afterLanding = undefined;
+      env.mock.backend.setFaults({ callLatencyMs: 0 });
+      redis.disconnect();
+      await env.kubectl('-n', NS, 'delete', 'pod', 'give-up', '--grace-period=0', '--force', '--wait=false').catch(() => '');
+      for (const p of env.mock.backend.list(direct)) env.mock.backend.delete(p.spec.ref);
+      await provider.close();
+    }
+  });
+
+  it('records a FailedKillPod Warning Event naming the provider\'s error when the provider delete of a pod being deleted fails, and retries it', async () => {
+    const direct = 'pl-kill';
+    const logger = createLogger({ service: 'test', level: 'silent' });
+    const redis = new Redis(env.redis.url);
+    const provider = new MockProvider({ endpoint: env.mockUrl, nodeName: direct, requestTimeoutMs: 300, node: { operatingSystem: 'linux', architecture: 'amd64', capacity: { cpu: '1', memory: '1Gi', pods: '10' } } });
+    const reconciler = new PodReconciler({
+      client: env.client, provider, logger, nodeName: direct, digests: new StatusDigests(redis, direct),
+      events: new EventRecorder(env.client, { logger, host: 'test' }),
+    });
+    try {
+      const pod = await createPod('kill-fails', { automountServiceAccountToken: false, containers: [{ name: 'c', image: 'busybox' }] }, direct);
+      const job = { ...refOf(pod), resourceVersion: '', op: 'update' as const };
+      await reconciler.reconcile(job);
+      assert.equal((await getPod('kill-fails'))!.status!.phase, 'Running');
+      await env.kubectl('-n', NS, 'delete', 'pod', 'kill-fails', '--wait=false');
+
+      // The provider answers later (3 s) than this provider waits (300 ms): the delete fails.
+      env.mock.backend.setFaults({ callLatencyMs: 3000 });
+      await assert.rejects(reconciler.reconcile(job), /^VkError: mock backend DELETE \/v1\/pods\/pl\/kill-fails\/[^ ]+ failed: /);
+      assert.ok((await getPod('kill-fails'))?.metadata?.deletionTimestamp, 'the pod stays, terminating');
+      assert.match(await eventLines('kill-fails'), /^FailedKillPod: Cannot delete pod "pl\/kill-fails" in provider: mock backend DELETE \/v1\/pods\/pl\/kill-fails\/[^ ]+ failed: /m);
+
+      // The retry, once the provider answers, ends the deletion.
+      env.mock.backend.setFaults({ callLatencyMs: 0 });
+      await reconciler.reconcile(job);
+      assert.equal(await getPod('kill-fails'), undefined);
+    } finally {
+      env.mock.backend.setFaults({ callLatencyMs: 0 });
+      redis.disconnect();
+      await env.kubectl('-n', NS, 'delete', 'pod', 'kill-fails', '--grace-period=0', '--force', '--wait=false').catch(() => '');
+      for (const p of env.mock.backend.list(direct)) env.mock.backend.delete(p.spec.ref);
+      await provider.close();
+    }
+  });
+
   it('says on the pod what the API server refuses for good: a Secret read, the status write, the final delete (real ServiceAccounts without those rights)', async () => {
     const direct = 'pl-rbac';
     const logger = createLogger({ service: 'test', level: 'silent' });
@@ -362,7 +454,6 @@ describe('pod lifecycle: what the provider receives, provider-side changes, fail
       clients.push(client);
       return new PodReconciler({ client, provider, logger, nodeName: direct, digests: new StatusDigests(redis, direct), events: new EventRecorder(env.client, { logger, host: 'test' }) });
     };
-    const eventLines = (pod: string): Promise<string> => env.kubectl('-n', NS, 'get', 'events', '--field-selector', `involvedObject.name=${pod}`, '-o', 'jsonpath={range .items[*]}{.reason}: {.message}{"\\n"}{end}');
     const job = (p: V1Pod) => ({ ...refOf(p), resourceVersion: '', op: 'create' as const });
     const notRetried = (err: Error): boolean => err.name === 'UnrecoverableError' && /403/.test(err.message);
     try {

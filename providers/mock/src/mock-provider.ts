@@ -49,29 +49,29 @@ export class MockProvider implements Provider {
   }
 
   async ping(signal?: AbortSignal): Promise<void> {
-    await this.#call('GET', '/healthz', undefined, signal);
+    await this.#call('GET', '/healthz', { shape: ANYTHING, signal });
   }
 
   async createPod(pod: ResolvedPod): Promise<ProviderPod> {
-    return this.#toProviderPod(await this.#call<MockPod>('PUT', podPath(pod.ref), this.#spec(pod)));
+    return this.#toProviderPod(await this.#call('PUT', podPath(pod.ref), { shape: A_POD, body: this.#spec(pod) }));
   }
 
   async updatePod(pod: ResolvedPod): Promise<void> {
-    await this.#call('PATCH', podPath(pod.ref), this.#spec(pod));
+    await this.#call('PATCH', podPath(pod.ref), { shape: ANYTHING, body: this.#spec(pod) });
   }
 
   async deletePod(ref: PodRef, options: { gracePeriodSeconds: number }): Promise<ProviderPod | undefined> {
-    const left = await this.#call<{ pod: MockPod | null }>('DELETE', `${podPath(ref)}?gracePeriodSeconds=${Math.max(0, Math.floor(options.gracePeriodSeconds))}`);
-    return left?.pod ? this.#toProviderPod(left.pod) : undefined;
+    const left = await this.#call('DELETE', `${podPath(ref)}?gracePeriodSeconds=${Math.max(0, Math.floor(options.gracePeriodSeconds))}`, { shape: WHAT_IS_LEFT });
+    return left.pod ? this.#toProviderPod(left.pod) : undefined;
   }
 
   async getPod(ref: PodRef): Promise<ProviderPod | undefined> {
-    const pod = await this.#call<MockPod>('GET', podPath(ref), undefined, undefined, true);
+    const pod = await this.#call('GET', podPath(ref), { shape: A_POD, notFoundIsUndefined: true });
     return pod && this.#toProviderPod(pod);
   }
 
   async listPods(): Promise<ProviderPod[]> {
-    const pods = await this.#call<MockPod[]>('GET', `/v1/pods?node=${encodeURIComponent(this.#options.nodeName)}`);
+    const pods = await this.#call('GET', `/v1/pods?node=${encodeURIComponent(this.#options.nodeName)}`, { shape: A_POD_LIST });
     return pods.map((p) => this.#toProviderPod(p));
   }
 
@@ -79,8 +79,8 @@ export class MockProvider implements Provider {
   async *listPodPages(): AsyncIterable<ProviderPod[]> {
     let cont: string | undefined = '';
     while (cont !== undefined) {
-      const page: { items: MockPod[]; continue?: string } = await this.#call('GET',
-        `/v1/pods?node=${encodeURIComponent(this.#options.nodeName)}&limit=${LIST_PAGE}&continue=${encodeURIComponent(cont)}`);
+      const page: PodPage = await this.#call('GET',
+        `/v1/pods?node=${encodeURIComponent(this.#options.nodeName)}&limit=${LIST_PAGE}&continue=${encodeURIComponent(cont)}`, { shape: A_POD_PAGE });
       yield page.items.map((p) => this.#toProviderPod(p));
       cont = page.continue;
     }
@@ -99,8 +99,7 @@ export class MockProvider implements Provider {
   }
 
   async getStatsSummary(signal?: AbortSignal): Promise<StatsSummary> {
-    const snapshot = await this.#call<{ at: string; pods: MockPod[]; removedPodsCpuUsed: number }>(
-      'GET', `/v1/nodes/${encodeURIComponent(this.#options.nodeName)}/stats`, undefined, signal);
+    const snapshot = await this.#call('GET', `/v1/nodes/${encodeURIComponent(this.#options.nodeName)}/stats`, { shape: A_STATS_SNAPSHOT, signal });
     // Figures as of the backend's snapshot time, so that none runs ahead of a removal it has not seen.
     return mockStatsSummary(this.#options.nodeName, this.#startedAt, snapshot.pods, new Date(snapshot.at), snapshot.removedPodsCpuUsed);
   }
@@ -156,13 +155,21 @@ export class MockProvider implements Provider {
     return { ref: pod.spec.ref, status };
   }
 
-  /** The JSON answer; with `notFoundIsUndefined`, a 404 answers undefined instead of rejecting (no exception on a hot path). */
-  async #call<T = unknown>(method: string, path: string, body?: unknown, signal?: AbortSignal, notFoundIsUndefined = false): Promise<T> {
+  /**
+   * The JSON answer, checked against `shape` where it is read: an answer of
+   * another shape (a proxy's `null` or `{}`) rejects as transient, naming the
+   * call and what came, instead of reading as "no pod" or failing later as a
+   * bare TypeError. With `notFoundIsUndefined`, a 404 answers undefined
+   * instead of rejecting (no exception on a hot path).
+   */
+  #call<T>(method: string, path: string, options: CallOptions<T> & { notFoundIsUndefined: true }): Promise<T | undefined>;
+  #call<T>(method: string, path: string, options: CallOptions<T>): Promise<T>;
+  async #call<T>(method: string, path: string, options: CallOptions<T> & { notFoundIsUndefined?: boolean }): Promise<T | undefined> {
     const timeoutMs = this.#options.requestTimeoutMs ?? 10_000;
-    const res = await this.#send(method, path, body, signal, timeoutMs, notFoundIsUndefined);
+    const res = await this.#send(method, path, options.body, options.signal, timeoutMs, options.notFoundIsUndefined);
     if (res.statusCode === 404) {
       await res.body.dump().catch(() => undefined);
-      return undefined as T;
+      return undefined;
     }
     const what = `mock backend ${method} ${path.split('?')[0]}`;
     const text = await res.body.text().catch((cause: unknown) => {
@@ -170,11 +177,16 @@ export class MockProvider implements Provider {
     });
     // A 2xx whose body is not the JSON asked for (a proxy's page, a cut-off answer) may pass: transient, named.
     if (!text) throw new VkError(ErrorCodes.PROVIDER_TRANSIENT, `${what} answered ${res.statusCode} with an empty body`);
+    let answer: unknown;
     try {
-      return JSON.parse(text) as T;
+      answer = JSON.parse(text);
     } catch (cause) {
       throw new VkError(ErrorCodes.PROVIDER_TRANSIENT, `${what} answered ${res.statusCode} with a body that is not JSON: ${text.slice(0, 200)}`, { cause });
     }
+    if (!options.shape.is(answer)) {
+      throw new VkError(ErrorCodes.PROVIDER_TRANSIENT, `${what} answered ${res.statusCode} with a body that is not ${options.shape.name}: ${text.slice(0, 200)}`);
+    }
+    return answer;
   }
 
   /**
@@ -216,6 +228,56 @@ export class MockProvider implements Provider {
   }
 }
 
+interface CallOptions<T> {
+  /** What the answer must be. */
+  shape: Shape<T>;
+  /** Sent as JSON. */
+  body?: unknown;
+  signal?: AbortSignal;
+}
+
+/** A shape a backend answer is checked against: `name` completes "a body that is not …". */
+interface Shape<T> {
+  name: string;
+  is: (value: unknown) => value is T;
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * A pod as `#toProviderPod` and the stats read it: the fields they walk into
+ * are there (a ref of strings, container lists whose entries have a name and
+ * a state). Leaves are not checked further.
+ */
+function isMockPod(value: unknown): value is MockPod {
+  if (!isRecord(value) || !isRecord(value['spec']) || !isRecord(value['spec']['ref'])) return false;
+  const { spec, containers } = value;
+  const ref = spec['ref'] as Record<string, unknown>;
+  const isContainer = (c: unknown): boolean => isRecord(c) && typeof c['name'] === 'string' && isRecord(c['state'])
+    && (c['lastState'] === undefined || isRecord(c['lastState']));
+  return typeof ref['namespace'] === 'string' && typeof ref['name'] === 'string' && typeof ref['uid'] === 'string'
+    && Array.isArray(spec['initContainers']) && spec['initContainers'].every((c) => isRecord(c) && typeof c['name'] === 'string')
+    && Array.isArray(containers) && containers.every(isContainer);
+}
+
+const ANYTHING: Shape<unknown> = { name: 'JSON', is: (_value): _value is unknown => true };
+const A_POD: Shape<MockPod> = { name: 'a pod', is: isMockPod };
+const A_POD_LIST: Shape<MockPod[]> = { name: 'a list of pods', is: (value): value is MockPod[] => Array.isArray(value) && value.every(isMockPod) };
+interface PodPage { items: MockPod[]; continue?: string }
+const A_POD_PAGE: Shape<PodPage> = {
+  name: 'a page of pods',
+  is: (value): value is PodPage => isRecord(value) && A_POD_LIST.is(value['items'])
+    && (value['continue'] === undefined || typeof value['continue'] === 'string'),
+};
+const WHAT_IS_LEFT: Shape<{ pod: MockPod | null }> = {
+  name: '{"pod": a pod or null}',
+  is: (value): value is { pod: MockPod | null } => isRecord(value) && (value['pod'] === null || isMockPod(value['pod'])),
+};
+const A_STATS_SNAPSHOT: Shape<{ at: string; pods: MockPod[]; removedPodsCpuUsed: number }> = {
+  name: 'a stats snapshot',
+  is: (value): value is { at: string; pods: MockPod[]; removedPodsCpuUsed: number } => isRecord(value) && typeof value['at'] === 'string'
+    && A_POD_LIST.is(value['pods']) && typeof value['removedPodsCpuUsed'] === 'number',
+};
 
 function podPath(ref: PodRef): string {
   return `/v1/pods/${encodeURIComponent(ref.namespace)}/${encodeURIComponent(ref.name)}/${encodeURIComponent(ref.uid)}`;

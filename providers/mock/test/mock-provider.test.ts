@@ -150,4 +150,45 @@ describe('mock provider over HTTP', () => {
       await new Promise((resolve) => proxy.close(resolve));
     }
   });
+
+  it('rejects a 200 answer that is JSON of another shape as transient, naming the call and the body, instead of reading `null` as "no pod"', async () => {
+    const answers: string[] = [];
+    const proxy = createServer((req, res) => {
+      req.resume();
+      const body = answers.shift() ?? '';
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const behind = new MockProvider({ endpoint: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, nodeName: 'n', node: { operatingSystem: 'linux', architecture: 'amd64', capacity: {} } });
+    const pages = async () => { for await (const page of behind.listPodPages()) void page; };
+    const cases: [string, () => Promise<unknown>, RegExp][] = [
+      ['null', () => behind.getPod(ref), /^mock backend GET \/v1\/pods\/ns\/p\/u1 answered 200 with a body that is not a pod: null$/],
+      ['{}', () => behind.getPod(ref), /^mock backend GET \/v1\/pods\/ns\/p\/u1 answered 200 with a body that is not a pod: \{\}$/],
+      ['{"spec":{"ref":{"namespace":"ns","name":"p","uid":"u1"}}}', () => behind.getPod(ref), /GET \/v1\/pods\/ns\/p\/u1 answered 200 with a body that is not a pod: \{"spec"/],
+      ['{}', () => behind.createPod(resolved), /^mock backend PUT \/v1\/pods\/ns\/p\/u1 answered 200 with a body that is not a pod: \{\}$/],
+      ['null', () => behind.deletePod(ref, { gracePeriodSeconds: 0 }), /^mock backend DELETE \/v1\/pods\/ns\/p\/u1 answered 200 with a body that is not \{"pod": a pod or null\}: null$/],
+      ['{"pod":{}}', () => behind.deletePod(ref, { gracePeriodSeconds: 0 }), /DELETE \/v1\/pods\/ns\/p\/u1 answered 200 with a body that is not \{"pod": a pod or null\}: \{"pod":\{\}\}$/],
+      ['[null]', () => behind.listPods(), /^mock backend GET \/v1\/pods answered 200 with a body that is not a list of pods: \[null\]$/],
+      ['{}', pages, /^mock backend GET \/v1\/pods answered 200 with a body that is not a page of pods: \{\}$/],
+      ['{"pods":[]}', () => behind.getStatsSummary(), /^mock backend GET \/v1\/nodes\/n\/stats answered 200 with a body that is not a stats snapshot: \{"pods":\[\]\}$/],
+    ];
+    try {
+      for (const [body, call, message] of cases) {
+        answers.push(body);
+        await assert.rejects(call(), (err: Error & { code?: string }) => {
+          assert.equal(err.code, 'VK_ERR_PROVIDER_TRANSIENT', `${body}: ${err.message}`);
+          assert.match(err.message, message);
+          return true;
+        }, `answer ${body}`);
+      }
+      // A pod of the right shape still reads, and a delete answering `{"pod": null}` is "nothing left".
+      answers.push(JSON.stringify({ spec: { ref, node: 'n', containers: [], initContainers: [], volumes: [] }, podIP: '10.0.0.1', createdAt: new Date().toISOString(), containers: [], deleting: false }));
+      assert.equal((await behind.getPod(ref))?.ref.uid, 'u1');
+      answers.push('{"pod":null}');
+      assert.equal(await behind.deletePod(ref, { gracePeriodSeconds: 0 }), undefined);
+    } finally {
+      await behind.close();
+      await new Promise((resolve) => proxy.close(resolve));
+    }
+  });
 });

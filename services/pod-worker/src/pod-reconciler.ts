@@ -1,7 +1,7 @@
 import { UnrecoverableError } from 'bullmq';
 import type { V1Pod } from '@kubernetes/client-node';
 import {
-  ErrorCodes, PatchType, hasCode, isKubeConflict, isKubeNotFound, isKubeRefusal, isPermanent,
+  ErrorCodes, PatchType, hasCode, isKubeConflict, isKubeNotFound, isKubeRefusal, isNotFound, isPermanent,
   type EventRecorder, type VkError, type KubeRestClient, type Logger, type PodJobData, type PodRef, type Provider, type ProviderPod,
 } from '@vk-ts/core';
 import { forgetPod } from './forget-pod.ts';
@@ -183,16 +183,16 @@ export class PodReconciler {
    * pod (`deletionView` in pod-cache.ts).
    */
   async #delete(pod: V1Pod, ref: PodRef): Promise<ReconcileResult> {
-    const { client, provider, digests } = this.#o;
+    const { client, digests } = this.#o;
     const grace = pod.metadata?.deletionGracePeriodSeconds ?? 30;
     // The delete answers what is left: no second call to ask.
-    const left = await provider.deletePod(ref, { gracePeriodSeconds: grace });
+    const left = await this.#killInProvider(pod, ref, grace);
     const stopped = !left || (left.status.containerStatuses ?? []).every((c) => c.state?.terminated);
     const remainingMs = Date.parse(String(pod.metadata!.deletionTimestamp)) - Date.now();
     if (!stopped && remainingMs > 0) return { requeueAfterMs: Math.min(this.#o.deletePollMs ?? 1000, remainingMs) };
     if (!stopped) {
       this.#o.logger.warn({ pod: `${ref.namespace}/${ref.name}`, uid: ref.uid }, 'grace period over and the provider still runs containers: forcing the deletion');
-      await provider.deletePod(ref, { gracePeriodSeconds: 0 });
+      await this.#killInProvider(pod, ref, 0);
     }
     this.#o.logger.debug({ pod: `${ref.namespace}/${ref.name}`, uid: ref.uid, forced: !stopped }, 'provider stopped the pod: deleting the pod object');
     if (pod.metadata?.finalizers?.length && !isFinished(pod)) {
@@ -224,6 +224,21 @@ export class PodReconciler {
       throw new UnrecoverableError((err as Error).message);
     }
     return DONE;
+  }
+
+  /**
+   * Asks the provider to stop and remove the pod's copy, answering what is left (an absent copy is not an error).
+   * A failure gets a `FailedKillPod` Warning Event naming the provider's error, as the kubelet records one, and is
+   * rethrown: the job retries, the pod is left as it is (Terminating, or not yet terminal).
+   */
+  async #killInProvider(pod: V1Pod, ref: PodRef, gracePeriodSeconds: number): Promise<ProviderPod | undefined> {
+    try {
+      return await this.#o.provider.deletePod(ref, { gracePeriodSeconds });
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      await this.#warn(pod, 'FailedKillPod', `Cannot delete pod "${ref.namespace}/${ref.name}" in provider: ${(err as Error).message}`);
+      throw err;
+    }
   }
 
   /**
@@ -326,7 +341,13 @@ export class PodReconciler {
   /**
    * A create that failed: an Event and a status reason while it is retried;
    * Failed at once when it can never work (invalid pod, rejected image), and
-   * after the retry budget for `restartPolicy: Never` pods.
+   * after the retry budget for `restartPolicy: Never` pods. Before the pod is
+   * made Failed its provider copy is deleted (grace 0), as the kubelet kills a
+   * pod's containers when it makes the pod terminal: a create whose answer was
+   * lost (a timeout) may have landed, and a copy left running beside a Failed
+   * pod would run twice once a Job replaces the pod. Should that delete fail,
+   * the pod is not made Failed and the delete's error is thrown (the job, or
+   * the node resync, tries again).
    */
   async #createFailed(pod: V1Pod, err: unknown, ctx: ReconcileContext): Promise<void> {
     const message = (err as Error).message;
@@ -342,10 +363,19 @@ export class PodReconciler {
     // A missing ConfigMap or Secret, or an API server that refuses or fails what the pod needs, is waited for,
     // whatever the restart policy (as the kubelet does: a Job's pod may be created before its Secret); the node
     // resync gives the pod a pass after this job's budget is spent. Only the provider's failures use it up.
-    const final = isPermanent(err) || (ctx.finalAttempt && pod.spec?.restartPolicy === 'Never' && !missingRef && !kubeApi);
+    let final = isPermanent(err) || (ctx.finalAttempt && pod.spec?.restartPolicy === 'Never' && !missingRef && !kubeApi);
+    let killFailed: unknown;
+    if (final) {
+      const m = pod.metadata!;
+      await this.#killInProvider(pod, { namespace: m.namespace!, name: m.name!, uid: m.uid! }, 0).catch((e: unknown) => {
+        final = false;
+        killFailed = e;
+      });
+    }
     const status: PodStatus = final ? { phase: 'Failed', reason, message } : { reason, message };
     await this.#writeVersioned(pod, async () => status)
       .catch((e: unknown) => this.#o.logger.warn({ err: e }, 'cannot write failure status'));
+    if (killFailed !== undefined) throw killFailed;
   }
 
   /**
