@@ -86,6 +86,31 @@ describe('pod pipeline: watcher → Redis queue → pod-workers → mock provide
     await waitFor('gone from the provider', () => env.mock.backend.list(NODE).every((p) => p.spec.ref.name !== 'needs-cm'));
   });
 
+  it('gives containers the kubelet\'s service variables: the API server\'s always, the namespace\'s Services unless enableServiceLinks is false', async () => {
+    await env.kubectl('-n', NS, 'create', 'service', 'clusterip', 'redis-master', '--tcp=6379:6379');
+    const clusterIP = (await env.kubectl('-n', NS, 'get', 'service', 'redis-master', '-o', 'jsonpath={.spec.clusterIP}')).trim();
+    const apiServerIP = (await env.kubectl('-n', 'default', 'get', 'service', 'kubernetes', '-o', 'jsonpath={.spec.clusterIP}')).trim();
+    const spec = (links: boolean) => ({
+      nodeName: NODE, enableServiceLinks: links, automountServiceAccountToken: false,
+      tolerations: [{ key: 'virtual-kubelet.io/provider', operator: 'Exists' }],
+      containers: [{ name: 'c', image: 'busybox', env: [{ name: 'API', value: 'https://$(KUBERNETES_SERVICE_HOST):$(KUBERNETES_SERVICE_PORT)' }, { name: 'REDIS_MASTER_SERVICE_PORT', value: 'mine' }] }],
+    });
+    for (const [name, links] of [['links', true], ['no-links', false]] as const) {
+      await env.client.create(`/api/v1/namespaces/${NS}/pods`, { apiVersion: 'v1', kind: 'Pod', metadata: { name, labels: { app: 'svc-env' } }, spec: spec(links) });
+    }
+    const envOf = (name: string) => waitFor(`${name} created in the provider`, async () => env.mock.backend.list(NODE).find((p) => p.spec.ref.name === name)?.spec.containers[0]?.env);
+    const withLinks = await envOf('links');
+    assert.equal(withLinks.KUBERNETES_SERVICE_HOST, apiServerIP);
+    assert.equal(withLinks.API, `https://${apiServerIP}:443`, '$(VAR) sees the service variables');
+    assert.equal(withLinks.REDIS_MASTER_SERVICE_HOST, clusterIP);
+    assert.equal(withLinks.REDIS_MASTER_PORT_6379_TCP, `tcp://${clusterIP}:6379`);
+    assert.equal(withLinks.REDIS_MASTER_SERVICE_PORT, 'mine', 'the container\'s own variable wins');
+    const noLinks = await envOf('no-links');
+    assert.equal(noLinks.KUBERNETES_SERVICE_HOST, apiServerIP);
+    assert.equal(noLinks.REDIS_MASTER_SERVICE_HOST, undefined);
+    await env.kubectl('-n', NS, 'delete', 'pods', '-l', 'app=svc-env', '--wait=true');
+  });
+
   it('removes a pod whose containers already exited right after deletion is requested, not after the grace period', async () => {
     await env.client.create(`/api/v1/namespaces/${NS}/pods`, {
       apiVersion: 'v1', kind: 'Pod', metadata: { name: 'quick-exit', labels: { app: 'quick-exit' } },

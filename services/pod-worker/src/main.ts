@@ -18,6 +18,7 @@ import { PendingJobs } from './pending-jobs.ts';
 import { PodLocks } from './pod-lock.ts';
 import { PodReconciler } from './pod-reconciler.ts';
 import { RootCaBundles } from './root-ca-bundles.ts';
+import { ServiceEnvironment } from './service-environment.ts';
 import { StatusDigests } from './status-digests.ts';
 import { StatusSync } from './status-sync.ts';
 
@@ -95,8 +96,10 @@ const cache = new PodCache({ client, nodeName: opts.nodename, logger });
 cache.start();
 const rootCa = new RootCaBundles(client, logger);
 rootCa.start();
+const services = new ServiceEnvironment(client, logger);
+services.start();
 const reconciler = new PodReconciler({
-  client, provider, logger, nodeName: opts.nodename, digests, cache, rootCa, events: new EventRecorder(client, { logger, host: hostname() }),
+  client, provider, logger, nodeName: opts.nodename, digests, cache, rootCa, services, events: new EventRecorder(client, { logger, host: hostname() }),
 });
 // The pod lock outlives BullMQ's job lock: a job re-run after a stall waits for the first run instead of racing it.
 const locks = new PodLocks(stateRedis, opts.nodename, 2 * opts.jobLockMs);
@@ -173,6 +176,7 @@ installGracefulShutdown({
     await queue.close();
     await cache.close();
     await rootCa.close();
+    await services.close();
     redis.disconnect();
     stateRedis.disconnect();
     await provider.close();

@@ -9,6 +9,7 @@ import { PodResolver } from './pod-resolver.ts';
 import { EPHEMERAL_CONTAINER_MESSAGE, EPHEMERAL_CONTAINER_REASON, changedStatusFields, desiredPodStatus, endedPodStatus, imagePullStatus } from './pod-status.ts';
 import type { PodCache } from './pod-cache.ts';
 import type { RootCaBundles } from './root-ca-bundles.ts';
+import type { ServiceEnvironment } from './service-environment.ts';
 import type { StatusDigests } from './status-digests.ts';
 
 export interface PodReconcilerOptions {
@@ -22,6 +23,8 @@ export interface PodReconcilerOptions {
   cache?: PodCache;
   /** Serves each namespace's kube-root-ca.crt (in every pod that mounts its ServiceAccount token) without a GET per pod. */
   rootCa?: RootCaBundles;
+  /** The containers' service variables (KUBERNETES_SERVICE_HOST…); without it they get none. */
+  services?: ServiceEnvironment;
   /** How often a pod whose deletion waits for the provider is looked at again (capped by the grace deadline). */
   deletePollMs?: number;
 }
@@ -58,7 +61,9 @@ export class PodReconciler {
   constructor(options: PodReconcilerOptions) {
     this.#o = options;
     const node = options.provider.describeNode();
-    this.#resolver = new PodResolver(options.client, options.events, node.allocatable ?? node.capacity, options.rootCa);
+    this.#resolver = new PodResolver({
+      client: options.client, events: options.events, nodeAllocatable: node.allocatable ?? node.capacity, rootCa: options.rootCa, services: options.services,
+    });
   }
 
   async reconcile(job: PodJobData, ctx: ReconcileContext = { finalAttempt: false }): Promise<ReconcileResult> {

@@ -7,11 +7,26 @@ import { fieldValue, resourceFieldValue } from './downward-api.ts';
 import { resolveVolumes } from './pod-volumes.ts';
 import { ReferenceSource } from './reference-source.ts';
 import type { RootCaBundles } from './root-ca-bundles.ts';
+import type { ServiceEnvironment } from './service-environment.ts';
+
+export interface PodResolverOptions {
+  client: KubeRestClient;
+  events: EventRecorder;
+  nodeAllocatable: Record<string, string>;
+  rootCa?: RootCaBundles;
+  /** The service environment variables; without it containers get none (tests of other parts). */
+  services?: ServiceEnvironment;
+}
+
+/** How long a pod waits for the first list of Services before it is retried. */
+const SERVICES_SYNC_WAIT_MS = 10_000;
 
 /**
  * Resolves what the provider cannot look up itself (it never talks to the
  * Kubernetes API): container env from literals, the downward API, ConfigMaps
- * and Secrets, with `$(VAR)` expansion, and the files of configMap, secret,
+ * and Secrets, with `$(VAR)` expansion, beside the service variables the
+ * kubelet adds (`KUBERNETES_SERVICE_HOST`…, which the container's own
+ * variables override), and the files of configMap, secret,
  * projected (service-account tokens included) and downwardAPI volumes.
  * Missing mandatory references fail with POD_REFERENCE_MISSING (retried until
  * they appear); missing optional ones record an Event and are skipped.
@@ -22,18 +37,24 @@ export class PodResolver {
   readonly #events: EventRecorder;
   readonly #nodeAllocatable: Record<string, string>;
   readonly #rootCa: RootCaBundles | undefined;
+  readonly #services: ServiceEnvironment | undefined;
 
-  constructor(client: KubeRestClient, events: EventRecorder, nodeAllocatable: Record<string, string>, rootCa?: RootCaBundles) {
-    this.#client = client;
-    this.#events = events;
-    this.#nodeAllocatable = nodeAllocatable;
-    this.#rootCa = rootCa;
+  constructor(options: PodResolverOptions) {
+    this.#client = options.client;
+    this.#events = options.events;
+    this.#nodeAllocatable = options.nodeAllocatable;
+    this.#rootCa = options.rootCa;
+    this.#services = options.services;
   }
 
   async resolve(pod: V1Pod): Promise<ResolvedPod> {
     const refs = new ReferenceSource(this.#client, this.#events, pod, this.#rootCa);
+    const serviceEnv = this.#services
+      ? await this.#services.envFor(pod.metadata!.namespace!, pod.spec?.enableServiceLinks !== false, SERVICES_SYNC_WAIT_MS)
+      : {};
     const resolveContainer = async (c: V1Container): Promise<ResolvedContainer> => {
-      const env: Record<string, string> = {};
+      // The service variables first: envFrom and env override them, and `$(VAR)` sees both (the kubelet's order).
+      const env: Record<string, string> = { ...serviceEnv };
       for (const from of c.envFrom ?? []) {
         const source = from.configMapRef ?? from.secretRef;
         const data = await refs.object(from.configMapRef ? 'ConfigMap' : 'Secret', source?.name ?? '', source?.optional ?? false);
