@@ -257,9 +257,9 @@ describe('pod lifecycle: what the provider receives, provider-side changes, fail
     await waitFor('ProviderPodLost event', async () => (await eventReasons('lost')).includes('ProviderPodLost'));
   });
 
-  it('fails an invalid pod and a pod with a volume the provider cannot mount, holds a pod whose image cannot be pulled in ImagePullBackOff until it can, each with an Event, and keeps serving other pods', async () => {
+  it('holds an invalid pod and a pod with a volume the provider cannot mount Pending (fails them when restartPolicy is Never), holds a pod whose image cannot be pulled in ImagePullBackOff until it can, each with an Event, and keeps serving other pods', async () => {
     env.mock.backend.setFaults({ rejectImages: ['registry.example/missing:1'] });
-    await createPod('bad-field', { containers: [{ name: 'c', image: 'busybox', env: [{ name: 'X', valueFrom: { resourceFieldRef: { resource: 'limits.hugepages-2Mi' } } }] }] });
+    await createPod('bad-field', { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox', env: [{ name: 'X', valueFrom: { resourceFieldRef: { resource: 'limits.hugepages-2Mi' } } }] }] });
     await createPod('bad-image', { containers: [{ name: 'c', image: 'registry.example/missing:1' }] });
     await createPod('bad-init-image', { initContainers: [{ name: 'init', image: 'registry.example/missing:1' }], containers: [{ name: 'c', image: 'busybox' }] });
     await createPod('bad-volume', { containers: [{ name: 'c', image: 'busybox' }], volumes: [{ name: 'host', hostPath: { path: '/var/data' } }] });
@@ -280,9 +280,14 @@ describe('pod lifecycle: what the provider receives, provider-side changes, fail
     // An init container's image: the pod is held in its init phase, which kubectl shows.
     await waitFor('bad-init-image held in its init phase', async () =>
       /^bad-init-image\s+0\/1\s+Init:(ErrImagePull|ImagePullBackOff)/.test(await env.kubectl('-n', NS, 'get', 'pod', 'bad-init-image', '--no-headers')), { timeoutMs: 30_000 });
-    const badVolume = await waitPhase('bad-volume', 'Failed');
-    assert.equal(badVolume.status!.reason, 'InvalidPodSpec');
+    // restartPolicy Always: Pending with the reason, never Failed (its ReplicaSet would replace it in a loop).
+    const badVolume = await waitFor('bad-volume held with its reason', async () => {
+      const p = await getPod('bad-volume');
+      return p?.status?.reason === 'InvalidPodSpec' ? p : undefined;
+    }, { timeoutMs: 30_000 });
+    assert.equal(badVolume.status!.phase, 'Pending');
     assert.match(badVolume.status!.message!, /cannot mount volume "host" \(hostPath\)/);
+    assert.match(await env.kubectl('-n', NS, 'get', 'pod', 'bad-volume', '--no-headers'), /^bad-volume\s+0\/1\s+InvalidPodSpec\s/);
     await waitFor('events', async () => (await eventReasons('bad-field')).includes('InvalidPodSpec') && (await eventReasons('bad-image')).includes('Failed')
       && (await eventReasons('bad-volume')).includes('InvalidPodSpec'));
     assert.match(await env.kubectl('-n', NS, 'get', 'events', '--field-selector', 'involvedObject.name=bad-image', '-o', 'jsonpath={.items[*].message}'),
@@ -583,7 +588,7 @@ describe('pod lifecycle: what the provider receives, provider-side changes, fail
       assert.deepEqual(env.mock.backend.list(direct).map((p) => p.spec.ref.uid), [changed.metadata!.uid]);
 
       // A create the provider refuses for good, on a pod changed meanwhile: the Failed status still lands, on the newer version.
-      const rejected = await createPod('race-rejected', { ...spec, volumes: [{ name: 'host', hostPath: { path: '/race' } }] }, direct);
+      const rejected = await createPod('race-rejected', { ...spec, restartPolicy: 'Never', volumes: [{ name: 'host', hostPath: { path: '/race' } }] }, direct);
       duringCreate = async () => {
         await env.client.patch(`/api/v1/namespaces/${NS}/pods/race-rejected`, { metadata: { labels: { touched: 'yes' } } }, PatchType.StrategicMerge);
       };

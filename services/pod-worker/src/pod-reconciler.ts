@@ -344,9 +344,14 @@ export class PodReconciler {
   }
 
   /**
-   * A create that failed: an Event and a status reason while it is retried;
-   * Failed at once when it can never work (invalid pod, rejected image), and
-   * after the retry budget for `restartPolicy: Never` pods. Before the pod is
+   * A create that failed: an Event and a status reason while it is retried.
+   * One that can never work (an invalid pod, a provider's permanent refusal)
+   * fails a `restartPolicy: Never` pod at once; any other pod stays Pending
+   * with the reason, and the node resync tries it again every interval (as
+   * the kubelet holds a pod it cannot mount in ContainerCreating, and as
+   * upstream virtual-kubelet keeps it Pending): failing it made a Deployment's
+   * ReplicaSet replace it at once, and again, in a loop. A Never pod also
+   * fails once its retry budget is spent. Before the pod is
    * made Failed its provider copy is deleted (grace 0), as the kubelet kills a
    * pod's containers when it makes the pod terminal: a create whose answer was
    * lost (a timeout) may have landed, and a copy left running beside a Failed
@@ -368,7 +373,8 @@ export class PodReconciler {
     // A missing ConfigMap or Secret, or an API server that refuses or fails what the pod needs, is waited for,
     // whatever the restart policy (as the kubelet does: a Job's pod may be created before its Secret); the node
     // resync gives the pod a pass after this job's budget is spent. Only the provider's failures use it up.
-    let final = isPermanent(err) || (ctx.finalAttempt && pod.spec?.restartPolicy === 'Never' && !missingRef && !kubeApi);
+    const never = pod.spec?.restartPolicy === 'Never';
+    let final = never && (isPermanent(err) || (ctx.finalAttempt && !missingRef && !kubeApi));
     let killFailed: unknown;
     if (final) {
       const m = pod.metadata!;
