@@ -1,9 +1,10 @@
 import type { RequestOptions } from 'node:https';
 import type { Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
-import { Counter, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { Pool, errors as undiciErrors, type Dispatcher } from 'undici';
 import { ErrorCodes, VkError } from './errors.ts';
+import { KubeApiMetrics } from './kube-api-metrics.ts';
 import type { KubeConfigLike } from './kube-client.ts';
 import { TokenBucket } from './token-bucket.ts';
 
@@ -68,7 +69,10 @@ export interface KubeRestClientOptions {
   qps: number;
   burst: number;
   userAgent: string;
-  /** When given, `vk_kube_api_requests_total{verb,code}` is recorded there. */
+  /**
+   * When given, `vk_kube_api_requests_total{verb,code}` and
+   * `vk_kube_api_request_duration_seconds{verb}` are recorded there (see KubeApiMetrics).
+   */
   registry?: Registry;
   /** Per-request timeout (watches excepted). */
   requestTimeoutMs?: number;
@@ -105,7 +109,7 @@ export class KubeRestClient {
   readonly #bucket: TokenBucket;
   readonly #userAgent: string;
   readonly #timeoutMs: number;
-  readonly #requests: Counter<'verb' | 'code'> | undefined;
+  readonly #metrics: KubeApiMetrics | undefined;
   readonly #kubeConfig: KubeConfigLike;
   #headers: Record<string, string>;
   #headersAt = Date.now();
@@ -123,9 +127,7 @@ export class KubeRestClient {
     this.#bucket = new TokenBucket({ qps: options.qps, burst: options.burst });
     this.#userAgent = options.userAgent;
     this.#timeoutMs = options.requestTimeoutMs ?? 30_000;
-    this.#requests = options.registry
-      ? new Counter({ name: 'vk_kube_api_requests_total', help: 'Requests to the Kubernetes API by verb and HTTP code', labelNames: ['verb', 'code'], registers: [options.registry] })
-      : undefined;
+    this.#metrics = options.registry ? KubeApiMetrics.for(options.registry) : undefined;
   }
 
   static async create(options: KubeRestClientOptions): Promise<KubeRestClient> {
@@ -192,18 +194,31 @@ export class KubeRestClient {
     for (let attempt = 1; ; attempt++) {
       await this.#bucket.acquire();
       await this.#refreshHeaders();
-      const res = await this.#send(method, path, options, this.#timeoutMs);
+      const sentAt = performance.now();
+      let res: Dispatcher.ResponseData;
+      try {
+        res = await this.#send(method, path, options, this.#timeoutMs);
+      } catch (err) {
+        this.#metrics?.answered(method, undefined);
+        this.#metrics?.done(method, sentAt);
+        throw err;
+      }
       const code = res.statusCode;
-      this.#requests?.inc({ verb: method, code: String(code) });
+      this.#metrics?.answered(method, code);
       const waitS = attempt < RETRY_AFTER_ATTEMPTS && (code === 429 || code >= 500) ? retryAfterSeconds(res.headers['retry-after']) : undefined;
       const waitMs = waitS === undefined ? undefined : Math.min(waitS, RETRY_AFTER_MAX_S) * 1000;
-      if (waitMs !== undefined && waitedMs + waitMs <= this.#timeoutMs) {
-        waitedMs += waitMs;
-        await this.#read(res, method, path, true);
-        await delay(waitMs, undefined, { signal: options.signal });
+      const retryInMs = waitMs !== undefined && waitedMs + waitMs <= this.#timeoutMs ? waitMs : undefined;
+      let text: string;
+      try {
+        text = await this.#read(res, method, path, retryInMs !== undefined || (options.discardBody === true && code >= 200 && code < 300));
+      } finally {
+        this.#metrics?.done(method, sentAt);
+      }
+      if (retryInMs !== undefined) {
+        waitedMs += retryInMs;
+        await delay(retryInMs, undefined, { signal: options.signal });
         continue;
       }
-      const text = await this.#read(res, method, path, options.discardBody === true && code >= 200 && code < 300);
       if (code >= 200 && code < 300) return (text ? JSON.parse(text) : undefined) as T;
       throw new KubeApiError(method, path, code, safeParse(text));
     }
@@ -217,9 +232,15 @@ export class KubeRestClient {
   async watch<T>(path: string, query: RequestOptionsLite['query'], onEvent: (event: WatchEvent<T>) => void, signal: AbortSignal, accept?: string): Promise<void> {
     await this.#bucket.acquire();
     await this.#refreshHeaders();
-    const res = await this.#send('GET', path, { query: { ...query, watch: true }, signal, accept }, 0);
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await this.#send('GET', path, { query: { ...query, watch: true }, signal, accept }, 0);
+    } catch (err) {
+      this.#metrics?.answered('WATCH', undefined);
+      throw err;
+    }
     const code = res.statusCode;
-    this.#requests?.inc({ verb: 'WATCH', code: String(code) });
+    this.#metrics?.answered('WATCH', code);
     if (code !== 200) throw new KubeApiError('WATCH', path, code, safeParse(await this.#read(res, 'WATCH', path, false)));
     try {
       await readLines(res.body, (line) => {

@@ -1,1 +1,2 @@
 export * from './provider-registry.ts';
+export * from './instrumented-provider.ts';

@@ -1,11 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseToml } from 'smol-toml';
 import type { ErrorObject } from 'ajv';
+import type { Registry } from 'prom-client';
 import {
   ConfigProblems, QUANTITY_PATTERN, compileSchema,
   type NodeDescription, type OperatingSystem, type Provider,
 } from '@vk-ts/core';
 import { MockProvider } from '@vk-ts/provider-mock';
+import { instrumentedProvider } from './instrumented-provider.ts';
 
 export const PROVIDER_NAMES = ['mock'] as const;
 export type ProviderName = (typeof PROVIDER_NAMES)[number];
@@ -159,7 +161,18 @@ function checkEndpoint(key: string, endpoint: string, problems: ConfigProblems):
   }
 }
 
-export function createProvider(spec: ProviderSpec): Provider {
+export interface CreateProviderOptions {
+  /** Where the provider's calls are measured (instrumentedProvider); not measured without it. */
+  registry?: Registry;
+}
+
+/** The provider `spec` names, its calls measured in `options.registry` when given. */
+export function createProvider(spec: ProviderSpec, options: CreateProviderOptions = {}): Provider {
+  const provider = createBareProvider(spec);
+  return options.registry ? instrumentedProvider(provider, options.registry) : provider;
+}
+
+function createBareProvider(spec: ProviderSpec): Provider {
   switch (spec.provider) {
     case 'mock': {
       const config = spec.config as unknown as MockProviderConfig;

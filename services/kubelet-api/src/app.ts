@@ -1,5 +1,5 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import type { Registry } from 'prom-client';
+import { Counter, type Registry } from 'prom-client';
 import type { KubeRestClient, Logger, Provider } from '@vk-ts/core';
 import { installAuthHook, type NodeAuthorizer } from './auth/auth-hook.ts';
 import type { RequestAuthenticator } from './auth/request-authenticator.ts';
@@ -45,8 +45,16 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     ...https,
   }) as unknown as FastifyInstance;
   installErrorHandler(app);
+  installRequestMetrics(app, deps.registry);
   if (!('insecureNoAuth' in deps.auth)) {
-    installAuthHook(app, { authenticator: deps.auth.authenticator, authorizer: deps.auth.authorizer, nodeName: deps.nodeName ?? '' });
+    const authFailures = new Counter({
+      name: 'vk_kubelet_api_auth_failures_total', help: 'Requests to the kubelet port refused by authentication or authorization, by reason',
+      labelNames: ['reason'], registers: [deps.registry],
+    });
+    installAuthHook(app, {
+      authenticator: deps.auth.authenticator, authorizer: deps.auth.authorizer, nodeName: deps.nodeName ?? '',
+      onFailure: (reason) => authFailures.inc({ reason }),
+    });
   }
   app.get('/healthz', async (_req, reply) => reply.type('text/plain').send('ok'));
   app.get('/readyz', async (_req, reply) => reply.type('text/plain').send('ok'));
@@ -59,4 +67,24 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     streamingRoutes(app);
   }
   return app;
+}
+
+/** Label of requests that matched no route: one value, whatever the path. */
+const UNMATCHED_ROUTE = 'unmatched';
+
+/**
+ * `vk_kubelet_api_requests_total{route,code}`: every answer, by route pattern
+ * (`/containerLogs/:namespace/:pod/:container`, never a pod's name) and HTTP
+ * code. Counted when the answer starts, so a log stream the client closes
+ * (`kubectl logs -f` ended with Ctrl-C) counts too.
+ */
+function installRequestMetrics(app: FastifyInstance, registry: Registry): void {
+  const requests = new Counter({
+    name: 'vk_kubelet_api_requests_total', help: 'Requests to the kubelet port by route pattern and HTTP code',
+    labelNames: ['route', 'code'], registers: [registry],
+  });
+  app.addHook('onSend', async (req, reply, payload) => {
+    requests.inc({ route: req.is404 ? UNMATCHED_ROUTE : req.routeOptions.url ?? UNMATCHED_ROUTE, code: String(reply.statusCode) });
+    return payload;
+  });
 }

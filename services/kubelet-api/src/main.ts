@@ -96,7 +96,7 @@ try {
   }
   if (!clientCa && !insecureNoAuth) problems.add('--client-ca-file', 'no client CA: none given and the kubeconfig names no cluster CA');
   problems.throwIfAny('kubelet-api configuration');
-  provider = createProvider({ provider: opts.provider as ProviderName, nodeName: opts.nodename, operatingSystem: 'linux', internalIP: '127.0.0.1', config: providerConfig });
+  provider = createProvider({ provider: opts.provider as ProviderName, nodeName: opts.nodename, operatingSystem: 'linux', internalIP: '127.0.0.1', config: providerConfig }, { registry });
 } catch (err) {
   process.stderr.write(`vk-kubelet-api: ${(err as Error).message}\n`);
   process.exit(2);

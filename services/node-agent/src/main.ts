@@ -75,7 +75,7 @@ async function run(log: Logger): Promise<void> {
     process.exit(2);
   }
   const agent = new NodeAgent({
-    settings, client, logger: log, identity: flags.identity,
+    settings, client, logger: log, identity: flags.identity, registry,
     redisUrl: flags.podWatcher ? flags.redisUrl : undefined, resyncIntervalMs: settings.resyncIntervalSeconds * 1000,
     statusSyncIntervalMs: settings.statusSyncIntervalSeconds * 1000,
   });

@@ -1,12 +1,14 @@
 import { hostname } from 'node:os';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import type { Registry } from 'prom-client';
 import {
   EventRecorder, podQueueName, untilAborted, type KubeRestClient, type Logger, type PodJobData, type Provider,
 } from '@vk-ts/core';
 import { createProvider } from '@vk-ts/provider-registry';
 import type { AgentSettings } from './agent-config.ts';
 import { LeaderElector } from './leader-election.ts';
+import { NodeAgentMetrics } from './node-agent-metrics.ts';
 import { NodeController } from './node-controller.ts';
 import { PodWatcher } from './pod-watcher.ts';
 
@@ -25,6 +27,8 @@ export interface NodeAgentOptions {
   resyncIntervalMs?: number;
   /** How often the batch status sync is enqueued (0: never). */
   statusSyncIntervalMs?: number;
+  /** Where the agent's metrics and its providers' calls are recorded (nowhere without it). */
+  registry?: Registry;
   /** Overridable for tests; defaults to the provider registry. */
   createProvider?: typeof createProvider;
 }
@@ -37,6 +41,7 @@ export class NodeAgent {
   readonly #o: NodeAgentOptions;
   readonly #providers: Provider[];
   readonly #elector: LeaderElector | undefined;
+  readonly #metrics: NodeAgentMetrics | undefined;
   #controllers: NodeController[] = [];
   #watchers: PodWatcher[] = [];
   #queues: Queue<PodJobData>[] = [];
@@ -49,7 +54,10 @@ export class NodeAgent {
     const make = options.createProvider ?? createProvider;
     this.#providers = options.settings.nodes.map((n) => make({
       provider: n.provider, nodeName: n.name, operatingSystem: n.operatingSystem, internalIP: n.internalIP, config: n.providerConfig,
-    }));
+    }, { registry: options.registry }));
+    this.#metrics = options.registry
+      ? new NodeAgentMetrics(options.registry, { nodeNames: options.settings.nodes.map((n) => n.name), isLeader: () => this.isLeader })
+      : undefined;
     const le = options.settings.leaderElection;
     if (le.enabled) {
       this.#elector = new LeaderElector({
@@ -109,10 +117,11 @@ export class NodeAgent {
   #lead(): void {
     const { settings, client, logger } = this.#o;
     const events = new EventRecorder(client, { logger, host: hostname() });
+    const controllerClient = this.#metrics ? this.#metrics.observeLeaseWrites(client) : client;
     this.#controllers = settings.nodes.map((node, i) => new NodeController({
       settings: node,
       provider: this.#providers[i]!,
-      client,
+      client: controllerClient,
       events,
       logger,
       leaseDurationSeconds: settings.nodeLeaseDurationSeconds,

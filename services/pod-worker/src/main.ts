@@ -6,7 +6,6 @@ import { Command, Option } from 'commander';
 import { randomBytes } from 'node:crypto';
 import { DelayedError, Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import { Counter } from 'prom-client';
 import {
   ConfigProblems, EventRecorder, HealthServer, KubeRestClient, LOG_LEVELS, PROJECT_VERSION, createLogger,
   POD_JOB_NAME, createMetricsRegistry, installGracefulShutdown, loadKubeConfig, inClusterServer, podJobOptions, podQueueName, type PodJobData,
@@ -15,6 +14,7 @@ import { createProvider, readProviderConfig, validateProviderConfig, type Provid
 import { PodCache } from './pod-cache.ts';
 import { NodeResync } from './node-resync.ts';
 import { PendingJobs } from './pending-jobs.ts';
+import { PodJobMetrics } from './pod-job-metrics.ts';
 import { PodLocks } from './pod-lock.ts';
 import { PodReconciler } from './pod-reconciler.ts';
 import { RootCaBundles } from './root-ca-bundles.ts';
@@ -82,7 +82,7 @@ try {
 
 const provider = createProvider({
   provider: opts.provider as ProviderName, nodeName: opts.nodename, operatingSystem: 'linux', internalIP: opts.internalIp, config: providerConfig,
-});
+}, { registry });
 // BullMQ needs maxRetriesPerRequest: null so blocking commands survive reconnects.
 const redis = new Redis(opts.redisUrl, { maxRetriesPerRequest: null });
 redis.on('error', (err) => logger.warn({ err }, 'redis connection error'));
@@ -109,19 +109,17 @@ const enqueue = async (data: PodJobData): Promise<void> => { await queue.add(POD
 const statusSync = new StatusSync({ provider, digests, logger, enqueue, cache });
 const pendingJobs = new PendingJobs(stateRedis, queue.toKey(''));
 const nodeResync = new NodeResync({ client, provider, digests, cache, enqueue, pendingJobs, nodeName: opts.nodename, logger });
-const jobsTotal = new Counter({
-  name: 'vk_pod_jobs_total', help: 'Jobs this worker ran, by what triggered them (node-resync and status-sync are node-wide) and how they ended',
-  labelNames: ['op', 'result'], registers: [registry],
-});
+const jobMetrics = new PodJobMetrics({ registry, queue, connected: () => redis.status === 'ready' });
 const workerId = `${hostname()}_${process.pid}_${randomBytes(3).toString('hex')}`;
 
 async function processJob(job: Job<PodJobData>, token: string | undefined): Promise<void> {
   const op = job.data.name === '' ? (job.data.op === 'status' ? 'status-sync' : 'node-resync') : job.data.op;
+  const startedAt = jobMetrics.started(op, job);
   try {
     await runJob(job, token);
-    jobsTotal.inc({ op, result: 'ok' });
+    jobMetrics.finished(op, 'ok', startedAt);
   } catch (err) {
-    jobsTotal.inc({ op, result: err instanceof DelayedError ? 'requeued' : 'error' });
+    jobMetrics.finished(op, err instanceof DelayedError ? 'requeued' : 'error', startedAt);
     throw err;
   }
 }

@@ -9,10 +9,18 @@ export interface NodeAuthorizer {
   allowed(user: UserInfo, attrs: NodeRequestAttributes, subresource: string): Promise<boolean>;
 }
 
+/**
+ * Why a request was refused: no acceptable credentials (401), TokenReview
+ * failed (401), not allowed (403), SubjectAccessReview failed (500).
+ */
+export type AuthFailureReason = 'unauthenticated' | 'authentication_error' | 'forbidden' | 'authorization_error';
+
 export interface AuthHookDeps {
   authenticator: RequestAuthenticator;
   authorizer: NodeAuthorizer;
   nodeName: string;
+  /** Told of every refused request (for metrics). */
+  onFailure?: (reason: AuthFailureReason) => void;
 }
 
 declare module 'fastify' {
@@ -36,9 +44,13 @@ export function installAuthHook(app: FastifyInstance, deps: AuthHookDeps): void 
       user = await deps.authenticator.authenticate(req.raw.socket, req.headers);
     } catch (err) {
       req.log.warn({ err }, 'cannot authenticate the request: TokenReview failed');
+      deps.onFailure?.('authentication_error');
       throw new VkError(ErrorCodes.UNAUTHENTICATED, 'Unauthorized');
     }
-    if (!user) throw new VkError(ErrorCodes.UNAUTHENTICATED, 'Unauthorized');
+    if (!user) {
+      deps.onFailure?.('unauthenticated');
+      throw new VkError(ErrorCodes.UNAUTHENTICATED, 'Unauthorized');
+    }
     const attrs = nodeRequestAttributes(req.method, pathOf(req.url), deps.nodeName);
     const what = `user=${user.username}, verb=${attrs.verb}, resource=${attrs.resource}, subresource(s)=[${attrs.subresources.join(' ')}]`;
     for (const subresource of attrs.subresources) {
@@ -47,6 +59,7 @@ export function installAuthHook(app: FastifyInstance, deps: AuthHookDeps): void 
         allowed = await deps.authorizer.allowed(user, attrs, subresource);
       } catch (err) {
         req.log.error({ err, user: user.username }, 'cannot authorize the request: SubjectAccessReview failed');
+        deps.onFailure?.('authorization_error');
         throw new VkError(ErrorCodes.AUTHORIZATION_UNAVAILABLE, `Authorization error (${what})`);
       }
       if (allowed) {
@@ -55,6 +68,7 @@ export function installAuthHook(app: FastifyInstance, deps: AuthHookDeps): void 
       }
     }
     req.log.info({ user: user.username, verb: attrs.verb, subresources: attrs.subresources }, 'forbidden');
+    deps.onFailure?.('forbidden');
     throw new VkError(ErrorCodes.FORBIDDEN, `Forbidden (${what})`);
   });
 }
