@@ -1,18 +1,10 @@
 import { Gauge, type Registry } from 'prom-client';
-import type { KubeRestClient } from '@vk-ts/core';
-
-const NODE_LEASES = '/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases';
 
 export interface NodeAgentMetricsOptions {
   /** The configured nodes: the only values of the `node` label. */
   nodeNames: string[];
   /** Read on each scrape. */
   isLeader: () => boolean;
-}
-
-interface LeaseLike {
-  metadata?: { name?: string };
-  spec?: { renewTime?: string };
 }
 
 /**
@@ -43,32 +35,8 @@ export class NodeAgentMetrics {
     });
   }
 
-  /**
-   * `client` as the node controllers use it: every node Lease it creates or
-   * replaces successfully is recorded. (A view of the client, so the
-   * controllers need no metrics of their own; every other call goes through
-   * unchanged.)
-   */
-  observeLeaseWrites(client: KubeRestClient): KubeRestClient {
-    const record = (path: string, result: unknown): void => {
-      if (!path.startsWith(NODE_LEASES)) return;
-      const lease = result as LeaseLike | undefined;
-      const node = lease?.metadata?.name;
-      if (node === undefined || !this.#nodes.has(node)) return;
-      const renewedMs = Date.parse(lease?.spec?.renewTime ?? '');
-      this.#renewed.set({ node }, (Number.isNaN(renewedMs) ? Date.now() : renewedMs) / 1000);
-    };
-    return new Proxy(client, {
-      get(target, prop) {
-        const value: unknown = Reflect.get(target, prop, target);
-        if (typeof value !== 'function') return value;
-        if (prop !== 'create' && prop !== 'replace') return value.bind(target);
-        return async (path: string, ...rest: unknown[]) => {
-          const result: unknown = await (value as (path: string, ...rest: unknown[]) => Promise<unknown>).call(target, path, ...rest);
-          record(path, result);
-          return result;
-        };
-      },
-    });
+  /** A node's Lease was written with this renewTime (the node controller's onLeaseRenewed). */
+  leaseRenewed(node: string, renewTime: Date): void {
+    if (this.#nodes.has(node)) this.#renewed.set({ node }, renewTime.getTime() / 1000);
   }
 }

@@ -117,16 +117,16 @@ export class NodeAgent {
   #lead(): void {
     const { settings, client, logger } = this.#o;
     const events = new EventRecorder(client, { logger, host: hostname() });
-    const controllerClient = this.#metrics ? this.#metrics.observeLeaseWrites(client) : client;
     this.#controllers = settings.nodes.map((node, i) => new NodeController({
       settings: node,
       provider: this.#providers[i]!,
-      client: controllerClient,
+      client,
       events,
       logger,
       leaseDurationSeconds: settings.nodeLeaseDurationSeconds,
       renewIntervalMs: settings.nodeLeaseRenewIntervalSeconds * 1000,
       statusUpdateIntervalMs: settings.nodeStatusUpdateIntervalSeconds * 1000,
+      onLeaseRenewed: (renewTime) => this.#metrics?.leaseRenewed(node.name, renewTime),
     }));
     for (const c of this.#controllers) c.start();
     if (this.#o.redisUrl) {

@@ -17,6 +17,8 @@ export interface NodeControllerOptions {
   leaseDurationSeconds: number;
   renewIntervalMs: number;
   statusUpdateIntervalMs: number;
+  /** Called after each successful write of the node's Lease, with the renewTime written (metrics). */
+  onLeaseRenewed?: (renewTime: Date) => void;
 }
 
 interface NodeObject {
@@ -231,7 +233,8 @@ export class NodeController {
     const { settings, client, leaseDurationSeconds } = this.#o;
     const path = `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${encodeURIComponent(settings.name)}`;
     const node = this.#node!;
-    const renewTime = microTime(new Date());
+    const now = new Date();
+    const renewTime = microTime(now);
     if (!this.#lease) {
       try {
         this.#lease = await client.get<LeaseObject>(path);
@@ -247,6 +250,7 @@ export class NodeController {
           },
           spec: { holderIdentity: settings.name, leaseDurationSeconds, renewTime },
         });
+        this.#o.onLeaseRenewed?.(now);
         return;
       }
     }
@@ -261,6 +265,7 @@ export class NodeController {
     };
     try {
       this.#lease = await client.replace<LeaseObject>(path, next);
+      this.#o.onLeaseRenewed?.(now);
     } catch (err) {
       // Conflict: someone else wrote it; Not found: the GC removed it with an old Node. Re-read next beat.
       if (isKubeConflict(err) || isKubeNotFound(err)) this.#lease = undefined;
