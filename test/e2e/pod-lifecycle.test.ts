@@ -301,6 +301,21 @@ describe('pod lifecycle: what the provider receives, provider-side changes, fail
     await waitPhase('bad-init-image', 'Running', 60_000);
   });
 
+  it('ends a pod at its activeDeadlineSeconds, as the kubelet: Failed with DeadlineExceeded, containers terminated, an Event, nothing left in the provider', async () => {
+    await createPod('deadline', { activeDeadlineSeconds: 3, containers: [{ name: 'c', image: 'busybox' }] });
+    const running = await waitPhase('deadline', 'Running');
+    const failed = await waitPhase('deadline', 'Failed', 30_000);
+    assert.equal(failed.status!.reason, 'DeadlineExceeded');
+    assert.equal(failed.status!.message, 'Pod was active on the node longer than the specified deadline');
+    const lived = Date.parse(String(failed.status!.containerStatuses![0]!.state!.terminated!.finishedAt)) - Date.parse(String(running.status!.startTime));
+    assert.ok(lived >= 3000, `ended ${lived} ms after its start, not before its deadline`);
+    assert.equal(failed.status!.containerStatuses![0]!.state!.terminated!.reason, 'DeadlineExceeded');
+    assert.equal(failed.status!.conditions!.find((c) => c.type === 'Ready')!.status, 'False');
+    assert.match(await eventReasons('deadline'), /DeadlineExceeded/);
+    assert.equal(env.mock.backend.list(NODE).filter((p) => p.spec.ref.name === 'deadline').length, 0);
+    assert.match(await env.kubectl('-n', NS, 'get', 'pod', 'deadline', '--no-headers'), /^deadline\s+0\/1\s+DeadlineExceeded\s/);
+  });
+
   it('puts a pod whose create failed transiently in reason ProviderFailed, and a restartPolicy Never pod in Failed once its retry budget is spent, unless it waits for a Secret', async () => {
     // Driven in-process on a node no service watches, so the attempt count is ours to set.
     const direct = 'pl-direct';

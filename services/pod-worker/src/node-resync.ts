@@ -113,5 +113,6 @@ async function providerRefs(provider: Provider): Promise<Map<string, PodRef>> {
 export function needsPass(pod: PodSummary, inProvider: boolean, reconciledGeneration: number | undefined, hasDigest: boolean): boolean {
   if (pod.terminating) return true;
   if (pod.phase === 'Succeeded' || pod.phase === 'Failed') return false;
-  return !inProvider || !hasDigest || reconciledGeneration !== pod.generation;
+  const pastDeadline = pod.activeDeadlineAt !== undefined && Date.now() >= pod.activeDeadlineAt;
+  return !inProvider || !hasDigest || reconciledGeneration !== pod.generation || pastDeadline;
 }

@@ -1,5 +1,6 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { compareResourceVersions, runListWatch, type KubeRestClient, type Logger } from '@vk-ts/core';
+import { activeDeadlineAt } from './active-deadline.ts';
 
 export interface PodCacheOptions {
   client: KubeRestClient;
@@ -15,6 +16,8 @@ export interface PodSummary {
   generation: number | undefined;
   terminating: boolean;
   phase: string | undefined;
+  /** When `spec.activeDeadlineSeconds` ends the pod (ms since the epoch), counted from its start time. */
+  activeDeadlineAt: number | undefined;
 }
 
 interface Entry extends PodSummary {
@@ -140,8 +143,8 @@ export class PodCache {
   settled(namespace: string, name: string, resourceVersion: string): PodSummary | undefined {
     const entry = this.#pods.get(`${namespace}/${name}`);
     if (!entry || entry.json !== undefined || !current(entry, resourceVersion)) return undefined;
-    const { uid, generation, terminating, phase } = entry;
-    return { namespace, name, uid, generation, terminating, phase };
+    const { uid, generation, terminating, phase, activeDeadlineAt } = entry;
+    return { namespace, name, uid, generation, terminating, phase, activeDeadlineAt };
   }
 
   /** Whether the cache holds this pod (same uid) with a deletion timestamp. */
@@ -157,8 +160,8 @@ export class PodCache {
 
   /** A summary of every cached pod. */
   *summaries(): IterableIterator<PodSummary> {
-    for (const { namespace, name, uid, generation, terminating, phase } of this.#pods.values()) {
-      yield { namespace, name, uid, generation, terminating, phase };
+    for (const { namespace, name, uid, generation, terminating, phase, activeDeadlineAt } of this.#pods.values()) {
+      yield { namespace, name, uid, generation, terminating, phase, activeDeadlineAt };
     }
   }
 
@@ -194,6 +197,7 @@ export function summaryOf(pod: V1Pod): PodSummary {
   return {
     namespace: m.namespace ?? '', name: m.name ?? '', uid: m.uid ?? '', generation: m.generation,
     terminating: m.deletionTimestamp !== undefined && m.deletionTimestamp !== null, phase: pod.status?.phase,
+    activeDeadlineAt: activeDeadlineAt(pod),
   };
 }
 

@@ -1,9 +1,10 @@
 import { UnrecoverableError } from 'bullmq';
-import type { V1Pod } from '@kubernetes/client-node';
+import type { V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
 import {
   ErrorCodes, PatchType, hasCode, isKubeConflict, isKubeNotFound, isKubeRefusal, isNotFound, isPermanent,
   type EventRecorder, type VkError, type KubeRestClient, type Logger, type PodJobData, type PodRef, type Provider, type ProviderPod,
 } from '@vk-ts/core';
+import { DEADLINE_EXCEEDED_MESSAGE, activeDeadlineAt } from './active-deadline.ts';
 import { forgetPod } from './forget-pod.ts';
 import { PodResolver } from './pod-resolver.ts';
 import { EPHEMERAL_CONTAINER_MESSAGE, EPHEMERAL_CONTAINER_REASON, changedStatusFields, desiredPodStatus, endedPodStatus, imagePullStatus } from './pod-status.ts';
@@ -99,6 +100,8 @@ export class PodReconciler {
       await digests.delete(ref.uid);
       return DONE;
     }
+    const deadlineAt = activeDeadlineAt(pod, Date.now());
+    if (deadlineAt !== undefined && Date.now() >= deadlineAt) return this.#deadlineExceeded(pod, ref);
 
     // A pod that never started is created straight away (create is idempotent and answers the provider's
     // view); only one that ran before is looked up first, so that a vanished copy is reported, not re-created.
@@ -156,6 +159,30 @@ export class PodReconciler {
     // this pass may have read a cache that had not seen it yet; without a pass of its own the pod would wait
     // for the node resync, with what this pass created still running in the provider.
     if (written === 'left') return { requeueAfterMs: this.#o.deletePollMs ?? 1000 };
+    // A pass at the deadline ends the pod (a later event for it brings the pass sooner, and it asks again).
+    if (deadlineAt !== undefined && written === 'done') return { requeueAfterMs: Math.max(0, deadlineAt - Date.now()) };
+    return DONE;
+  }
+
+  /**
+   * `spec.activeDeadlineSeconds` has passed since the pod started: as the
+   * kubelet, a `DeadlineExceeded` Warning Event, the provider copy stopped,
+   * and the pod Failed with reason `DeadlineExceeded`, its running
+   * containers terminated (exit 137), whatever its restart policy.
+   */
+  async #deadlineExceeded(pod: V1Pod, ref: PodRef): Promise<ReconcileResult> {
+    await this.#warn(pod, 'DeadlineExceeded', DEADLINE_EXCEEDED_MESSAGE);
+    const left = await this.#killInProvider(pod, ref, 0);
+    const now = new Date().toISOString();
+    const killed = (pod.status?.containerStatuses ?? []).filter((c) => !c.state?.terminated).map((c): V1ContainerStatus => ({
+      ...c, ready: false, started: false,
+      state: { terminated: { exitCode: 137, reason: 'DeadlineExceeded', message: DEADLINE_EXCEEDED_MESSAGE, startedAt: c.state?.running?.startedAt, finishedAt: new Date(now) } },
+    }));
+    // How the provider saw a container end, where it did, wins over "killed".
+    const stopped = [...killed, ...(left?.status.containerStatuses ?? []).filter((c) => c.state?.terminated)];
+    await this.#writeVersioned(pod, async (version) =>
+      endedPodStatus(version, now, { reason: 'DeadlineExceeded', message: DEADLINE_EXCEEDED_MESSAGE }, stopped));
+    await this.#o.digests.delete(ref.uid);
     return DONE;
   }
 
@@ -171,6 +198,7 @@ export class PodReconciler {
   async #settledAsWritten(job: PodJobData, providerPod: (ref: PodRef) => Promise<ProviderPod | undefined>): Promise<boolean> {
     const settled = this.#o.cache?.settled(job.namespace, job.name, job.resourceVersion);
     if (!settled || (job.uid && job.uid !== settled.uid)) return false;
+    if (settled.activeDeadlineAt !== undefined && Date.now() >= settled.activeDeadlineAt && settled.phase === 'Running') return false;
     if (settled.phase === 'Succeeded' || settled.phase === 'Failed') {
       await this.#o.digests.delete(settled.uid);
       return true;

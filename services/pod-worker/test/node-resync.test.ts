@@ -3,7 +3,7 @@ import { needsPass } from '../src/node-resync.ts';
 import type { PodSummary } from '../src/pod-cache.ts';
 
 const pod = (over: Partial<PodSummary> = {}): PodSummary => ({
-  namespace: 'ns', name: 'p', uid: 'u', generation: 1, terminating: false, phase: 'Running', ...over,
+  namespace: 'ns', name: 'p', uid: 'u', generation: 1, terminating: false, phase: 'Running', activeDeadlineAt: undefined, ...over,
 });
 
 describe('which pods the node resync gives a pass', () => {
@@ -16,6 +16,8 @@ describe('which pods the node resync gives a pass', () => {
     assert.equal(needsPass(pod(), true, undefined, false), true, 'no status record (flushed, or the write never happened)');
     assert.equal(needsPass(pod({ generation: 2 }), true, 1, true), true, 'spec changed after the last pass (e.g. a lost image update)');
     assert.equal(needsPass(pod({ phase: 'Pending' }), false, undefined, false), true, 'a create that failed and waits for its retry');
+    assert.equal(needsPass(pod({ activeDeadlineAt: Date.now() - 1 }), true, 1, true), true, 'past its activeDeadlineSeconds (its delayed job lost)');
+    assert.equal(needsPass(pod({ activeDeadlineAt: Date.now() + 60_000 }), true, 1, true), false, 'before its deadline');
   });
 
   it('every terminating pod, finished or not, and no finished pod otherwise', () => {
