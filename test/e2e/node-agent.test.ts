@@ -183,6 +183,8 @@ describe('node-agent', function () {
       const c = (await getNode('na-unknown'))?.status.conditions?.find((x) => x.type === 'Ready');
       return c?.status === 'True' ? c : undefined;
     });
+    // Transition times have whole seconds: a new one is only told apart in a later second.
+    await waitFor('a second later than the Ready transition', async () => Date.now() >= Date.parse(before.lastTransitionTime) + 1000, { intervalMs: 50 });
     // What the node lifecycle controller writes when a Lease lapsed (e.g. the API server was out of reach for a while).
     await env.kubectl('patch', 'node', 'na-unknown', '--subresource=status', '--type=strategic', '-p',
       JSON.stringify({ status: { conditions: [{ type: 'Ready', status: 'Unknown', reason: 'NodeStatusUnknown', message: 'Kubelet stopped posting node status.' }] } }));

@@ -314,6 +314,24 @@ describe('pod lifecycle: what the provider receives, provider-side changes, fail
     assert.match(await eventReasons('deadline'), /DeadlineExceeded/);
     assert.equal(env.mock.backend.list(NODE).filter((p) => p.spec.ref.name === 'deadline').length, 0);
     assert.match(await env.kubectl('-n', NS, 'get', 'pod', 'deadline', '--no-headers'), /^deadline\s+0\/1\s+DeadlineExceeded\s/);
+
+    // Held Pending (its image cannot be had): the deadline counts from when the node took it, as the kubelet's does.
+    env.mock.backend.setFaults({ rejectImages: ['registry.example/never:1'] });
+    try {
+      await createPod('deadline-pending', { activeDeadlineSeconds: 3, containers: [{ name: 'c', image: 'registry.example/never:1' }] });
+      const ended = await waitPhase('deadline-pending', 'Failed', 60_000);
+      assert.equal(ended.status!.reason, 'DeadlineExceeded');
+      assert.ok(ended.status!.startTime, 'a start time written while it was held');
+    } finally {
+      env.mock.backend.setFaults({ rejectImages: [] });
+    }
+
+    // A long deadline never holds up a deletion: the deadline's pass is a job of its own.
+    await createPod('deadline-long', { activeDeadlineSeconds: 3600, containers: [{ name: 'c', image: 'busybox' }] });
+    await waitPhase('deadline-long', 'Running');
+    const deleting = Date.now();
+    await env.kubectl('-n', NS, 'delete', 'pod', 'deadline-long', '--wait=true', '--timeout=60s');
+    assert.ok(Date.now() - deleting < 30_000, `deleted after ${Date.now() - deleting} ms`);
   });
 
   it('puts a pod whose create failed transiently in reason ProviderFailed, and a restartPolicy Never pod in Failed once its retry budget is spent, unless it waits for a Secret', async () => {

@@ -20,6 +20,8 @@ export interface ListWatchOptions<T extends Versioned> {
   onEvent: (type: 'ADDED' | 'MODIFIED' | 'DELETED', object: T) => void;
   logger: Logger;
   signal: AbortSignal;
+  /** Called with each failed list or watch (already logged), e.g. to say why nothing was listed yet. */
+  onError?: (err: unknown) => void;
 }
 
 /** A watch that ends sooner than this without a single event counts as failed (client-go's "very short watch"). */
@@ -74,6 +76,7 @@ export async function runListWatch<T extends Versioned>(o: ListWatchOptions<T>):
         continue;
       }
       failures++;
+      o.onError?.(err);
       const relist = failures >= RELIST_AFTER_FAILURES && resourceVersion !== undefined;
       if (relist) {
         resourceVersion = undefined;

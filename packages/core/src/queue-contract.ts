@@ -10,7 +10,7 @@ import type { JobsOptions } from 'bullmq';
  * (lost work and orphans); `status` with an empty name is the batch status sync; `status` with a
  * name is a pod whose provider-side state changed.
  */
-export type PodOperation = 'create' | 'update' | 'delete' | 'resync' | 'status';
+export type PodOperation = 'create' | 'update' | 'delete' | 'resync' | 'status' | 'deadline';
 
 export interface PodJobData {
   namespace: string;
@@ -48,6 +48,22 @@ export const POD_JOB_BACKOFF_MS = 1000;
 export function podJobOptions(data: PodJobData): JobsOptions {
   return {
     deduplication: { id: podJobKey(data), keepLastIfActive: true, reschedule: true },
+    attempts: POD_JOB_ATTEMPTS,
+    backoff: { type: 'exponential', delay: POD_JOB_BACKOFF_MS, jitter: 0.5 },
+    removeOnComplete: true,
+    removeOnFail: 1000,
+  };
+}
+
+/**
+ * A pod's pass at its activeDeadlineSeconds: a job of its own (its own
+ * deduplication id), delayed until the deadline, so that it never holds up
+ * the pod's other work; asked again while one is pending, nothing changes.
+ */
+export function podDeadlineJobOptions(data: PodJobData, delayMs: number): JobsOptions {
+  return {
+    deduplication: { id: `${podJobKey(data)}#deadline` },
+    delay: Math.max(0, delayMs),
     attempts: POD_JOB_ATTEMPTS,
     backoff: { type: 'exponential', delay: POD_JOB_BACKOFF_MS, jitter: 0.5 },
     removeOnComplete: true,

@@ -169,7 +169,7 @@ export class NodeController {
     let node: NodeObject;
     try {
       node = await client.get<NodeObject>(path);
-      const plan = planNodeMetadata({ ...node.metadata, taints: node.spec?.taints }, appliedNodeMeta(settings, desc));
+      const plan = planNodeMetadata({ ...node.metadata, taints: node.spec?.taints, capacity: Object.keys(node.status?.capacity ?? {}) }, appliedNodeMeta(settings, desc));
       // A conflict (the taints' precondition) is retried by the next beat, from a fresh read.
       if (plan.patch) node = await client.patch<NodeObject>(path, plan.patch, PatchType.StrategicMerge);
       this.#staleResources = plan.staleResources;
@@ -208,11 +208,18 @@ export class NodeController {
       if (node.status?.allocatable?.[key] !== undefined) status.allocatable = { ...status.allocatable, [key]: null };
     }
     const body = { status };
+    // Cleared before the write: the Node's watch may ask for another while it is on its way (Ready set Unknown).
+    this.#forceStatus = false;
     try {
       // Bounded by the renew interval: an API server asking to retry later must not hold up the Lease renewal after it.
-      this.#node = await client.patch<NodeObject>(`/api/v1/nodes/${encodeURIComponent(settings.name)}/status`, body, PatchType.StrategicMerge,
+      const written = await client.patch<NodeObject>(`/api/v1/nodes/${encodeURIComponent(settings.name)}/status`, body, PatchType.StrategicMerge,
         { signal: AbortSignal.timeout(Math.max(1000, this.#o.renewIntervalMs)) });
+      // The watch may have brought a newer Node meanwhile: the newer one stays.
+      // (None: the watch saw the Node deleted, and the next beat registers it again.)
+      const current = this.#node;
+      if (current && (compareResourceVersions(written.metadata.resourceVersion, current.metadata.resourceVersion) ?? 1) > 0) this.#node = written;
     } catch (err) {
+      this.#forceStatus = true;
       if (isKubeNotFound(err)) {
         this.#log.warn('node object is gone: re-creating it');
         this.#node = undefined;
@@ -220,7 +227,6 @@ export class NodeController {
       throw err;
     }
     this.#lastStatusAt = Date.now();
-    this.#forceStatus = false;
     this.#staleResources = [];
     if (!wasReady) {
       this.#log.info('node is Ready');

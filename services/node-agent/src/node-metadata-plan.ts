@@ -16,10 +16,11 @@
  *   taint of ours that the node lacks is added when the settings changed it
  *   (or nothing records that we applied it), not when a user removed it (the
  *   kubelet applies its taints at registration only). Every other taint stays.
- * - Resources: capacity keys we advertised before and no longer do are named
- *   in `staleResources`, for the status write to remove (a merge patch keeps
- *   map keys it does not name, so the scheduler would keep placing pods that
- *   request them).
+ * - Resources: capacity keys we advertised before, no longer do, and the
+ *   Node still shows are named in `staleResources`, for the status write to
+ *   remove (a merge patch keeps map keys it does not name, so the scheduler
+ *   would keep placing pods that request them); the record keeps them until
+ *   they are gone from the Node.
  */
 
 export const LAST_APPLIED_ANNOTATION = 'virtual-kubelet-ts.io/last-applied';
@@ -43,6 +44,8 @@ export interface CurrentNodeMeta {
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
   taints?: NodeTaint[];
+  /** The keys of the Node's status.capacity. */
+  capacity?: string[];
 }
 
 export interface NodeMetadataPlan {
@@ -72,12 +75,14 @@ export function planNodeMetadata(current: CurrentNodeMeta, desired: AppliedNodeM
   ];
   const taintsChanged = nextTaints.length !== taints.length || nextTaints.some((t, i) => !sameTaint(t, taints[i]!));
 
-  const record = JSON.stringify(desired);
+  // Stale: applied before, no longer desired, and still on the Node. They stay in the record until a status
+  // write removed them, so that a start between this one and that write still knows to remove them.
+  const staleResources = (previous?.resources ?? []).filter((r) => !desired.resources.includes(r) && (current.capacity?.includes(r) ?? true));
+  const record = JSON.stringify({ ...desired, resources: [...desired.resources, ...staleResources] });
   const metadata: Record<string, unknown> = {};
   if (Object.keys(labels).length > 0) metadata.labels = labels;
   if (current.annotations?.[LAST_APPLIED_ANNOTATION] !== record) metadata.annotations = { [LAST_APPLIED_ANNOTATION]: record };
   if (taintsChanged) metadata.resourceVersion = current.resourceVersion;
-  const staleResources = (previous?.resources ?? []).filter((r) => !desired.resources.includes(r));
   if (Object.keys(metadata).length === 0) return { patch: undefined, staleResources };
   return { patch: taintsChanged ? { metadata, spec: { taints: nextTaints } } : { metadata }, staleResources };
 }

@@ -68,12 +68,15 @@ describe('the node metadata plan for an existing Node', () => {
     assert.equal(plan.patch?.metadata.resourceVersion, undefined, 'no precondition without a taint change');
   });
 
-  it('names the resources an earlier start advertised and the provider no longer has', () => {
-    const plan = planNodeMetadata({
-      resourceVersion: '7', labels: { type: 'virtual-kubelet', team: 'blue' }, annotations: annotated(applied()), taints: [OURS],
-    }, applied({ resources: ['cpu', 'memory'] }));
-    assert.deepEqual(plan.staleResources, ['nvidia.com/gpu']);
-    assert.deepEqual(JSON.parse((plan.patch?.metadata.annotations as Record<string, string>)[LAST_APPLIED_ANNOTATION]!).resources, ['cpu', 'memory']);
+  it('names the resources an earlier start advertised, the provider no longer has and the Node still shows, and records them until they are gone', () => {
+    const recorded = (plan: ReturnType<typeof planNodeMetadata>) => JSON.parse((plan.patch?.metadata.annotations as Record<string, string>)[LAST_APPLIED_ANNOTATION]!).resources;
+    const current = { resourceVersion: '7', labels: { type: 'virtual-kubelet', team: 'blue' }, annotations: annotated(applied()), taints: [OURS] };
+    const stillShown = planNodeMetadata({ ...current, capacity: ['cpu', 'memory', 'nvidia.com/gpu'] }, applied({ resources: ['cpu', 'memory'] }));
+    assert.deepEqual(stillShown.staleResources, ['nvidia.com/gpu']);
+    assert.equal(stillShown.patch, undefined, 'the record keeps naming it, so a start before the status write still knows to remove it');
+    const removed = planNodeMetadata({ ...current, capacity: ['cpu', 'memory'] }, applied({ resources: ['cpu', 'memory'] }));
+    assert.deepEqual(removed.staleResources, []);
+    assert.deepEqual(recorded(removed), ['cpu', 'memory']);
   });
 
   it('takes nothing back when the record is not readable', () => {

@@ -8,7 +8,7 @@ import { DelayedError, Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import {
   ConfigProblems, EventRecorder, HealthServer, KubeRestClient, LOG_LEVELS, PROJECT_VERSION, createLogger,
-  POD_JOB_NAME, createMetricsRegistry, installGracefulShutdown, loadKubeConfig, inClusterServer, podJobOptions, podQueueName, type PodJobData,
+  POD_JOB_NAME, createMetricsRegistry, installGracefulShutdown, loadKubeConfig, inClusterServer, podDeadlineJobOptions, podJobOptions, podQueueName, type PodJobData,
 } from '@vk-ts/core';
 import { createProvider, readProviderConfig, validateProviderConfig, type ProviderName } from '@vk-ts/provider-registry';
 import { PodCache } from './pod-cache.ts';
@@ -100,6 +100,7 @@ const services = new ServiceEnvironment(client, logger);
 services.start();
 const reconciler = new PodReconciler({
   client, provider, logger, nodeName: opts.nodename, digests, cache, rootCa, services, events: new EventRecorder(client, { logger, host: hostname() }),
+  scheduleDeadline: async (data, atMs) => { await queue.add(POD_JOB_NAME, data, podDeadlineJobOptions(data, atMs - Date.now())); },
 });
 // The pod lock outlives BullMQ's job lock: a job re-run after a stall waits for the first run instead of racing it.
 const locks = new PodLocks(stateRedis, opts.nodename, 2 * opts.jobLockMs);

@@ -7,7 +7,9 @@ import {
 import { DEADLINE_EXCEEDED_MESSAGE, activeDeadlineAt } from './active-deadline.ts';
 import { forgetPod } from './forget-pod.ts';
 import { PodResolver } from './pod-resolver.ts';
-import { EPHEMERAL_CONTAINER_MESSAGE, EPHEMERAL_CONTAINER_REASON, changedStatusFields, desiredPodStatus, endedPodStatus, imagePullStatus } from './pod-status.ts';
+import {
+  EPHEMERAL_CONTAINER_MESSAGE, EPHEMERAL_CONTAINER_REASON, changedStatusFields, desiredPodStatus, endedPodStatus, imagePullStatus, kubeTime,
+} from './pod-status.ts';
 import type { PodCache } from './pod-cache.ts';
 import type { RootCaBundles } from './root-ca-bundles.ts';
 import type { ServiceEnvironment } from './service-environment.ts';
@@ -26,6 +28,12 @@ export interface PodReconcilerOptions {
   rootCa?: RootCaBundles;
   /** The containers' service variables (KUBERNETES_SERVICE_HOST…); without it they get none. */
   services?: ServiceEnvironment;
+  /**
+   * Asks for a pass of the pod at `atMs` (its activeDeadlineSeconds), as a job
+   * of its own beside the pod's job, so that it never holds up the pod's other
+   * work (a deletion); asking again for the same pod changes nothing.
+   */
+  scheduleDeadline?: (job: PodJobData, atMs: number) => Promise<void>;
   /** How often a pod whose deletion waits for the provider is looked at again (capped by the grace deadline). */
   deletePollMs?: number;
 }
@@ -159,8 +167,9 @@ export class PodReconciler {
     // this pass may have read a cache that had not seen it yet; without a pass of its own the pod would wait
     // for the node resync, with what this pass created still running in the provider.
     if (written === 'left') return { requeueAfterMs: this.#o.deletePollMs ?? 1000 };
-    // A pass at the deadline ends the pod (a later event for it brings the pass sooner, and it asks again).
-    if (deadlineAt !== undefined && written === 'done') return { requeueAfterMs: Math.max(0, deadlineAt - Date.now()) };
+    if (deadlineAt !== undefined && written === 'done') {
+      await this.#o.scheduleDeadline?.({ namespace: ref.namespace, name: ref.name, uid: ref.uid, resourceVersion: '', op: 'deadline' }, deadlineAt);
+    }
     return DONE;
   }
 
@@ -395,9 +404,12 @@ export class PodReconciler {
     // The API server refused what the pod needs from it (a Secret read forbidden by RBAC, a TokenRequest for a
     // ServiceAccount that is gone): not the provider's doing, and said as the kubelet says it.
     const kubeApi = hasCode(err, ErrorCodes.KUBE_API);
-    if (kubeApi) await this.#event(pod, 'Warning', 'Failed', `Cannot prepare the pod's containers: ${message}`);
-    else if (!missingRef) await this.#event(pod, 'Warning', invalid ? 'InvalidPodSpec' : 'ProviderCreateFailed', `Cannot create pod in provider: ${message}`);
     const reason = invalid ? 'InvalidPodSpec' : missingRef || kubeApi ? 'CreateContainerConfigError' : 'ProviderFailed';
+    // The same failure as the pod already shows (a pod held Pending, tried again at every node resync): said once,
+    // not again at every try, where a 500-replica Deployment would cost 1,000 writes a minute.
+    const repeated = pod.status?.reason === reason && pod.status.message === message;
+    if (kubeApi && !repeated) await this.#event(pod, 'Warning', 'Failed', `Cannot prepare the pod's containers: ${message}`);
+    else if (!missingRef && !repeated) await this.#event(pod, 'Warning', invalid ? 'InvalidPodSpec' : 'ProviderCreateFailed', `Cannot create pod in provider: ${message}`);
     // A missing ConfigMap or Secret, or an API server that refuses or fails what the pod needs, is waited for,
     // whatever the restart policy (as the kubelet does: a Job's pod may be created before its Secret); the node
     // resync gives the pod a pass after this job's budget is spent. Only the provider's failures use it up.
@@ -411,8 +423,12 @@ export class PodReconciler {
         killFailed = e;
       });
     }
-    const status: PodStatus = final ? { phase: 'Failed', reason, message } : { reason, message };
-    await this.#writeVersioned(pod, async () => status)
+    await this.#writeVersioned(pod, async (version) => {
+      if (!final && version.status?.reason === reason && version.status.message === message) return undefined;
+      // The start time is when the node took the pod, as the kubelet writes it; activeDeadlineSeconds counts from it.
+      const startTime = version.status?.startTime ? {} : { startTime: kubeTime(new Date()) };
+      return (final ? { phase: 'Failed', reason, message, ...startTime } : { reason, message, ...startTime }) as PodStatus;
+    })
       .catch((e: unknown) => this.#o.logger.warn({ err: e }, 'cannot write failure status'));
     if (killFailed !== undefined) throw killFailed;
   }

@@ -18,9 +18,6 @@ export interface PodResolverOptions {
   services?: ServiceEnvironment;
 }
 
-/** How long a pod waits for the first list of Services before it is retried. */
-const SERVICES_SYNC_WAIT_MS = 10_000;
-
 /**
  * Resolves what the provider cannot look up itself (it never talks to the
  * Kubernetes API): container env from literals, the downward API, ConfigMaps
@@ -50,7 +47,7 @@ export class PodResolver {
   async resolve(pod: V1Pod): Promise<ResolvedPod> {
     const refs = new ReferenceSource(this.#client, this.#events, pod, this.#rootCa);
     const serviceEnv = this.#services
-      ? await this.#services.envFor(pod.metadata!.namespace!, pod.spec?.enableServiceLinks !== false, SERVICES_SYNC_WAIT_MS)
+      ? await this.#services.envFor(pod.metadata!.namespace!, pod.spec?.enableServiceLinks !== false)
       : {};
     const resolveContainer = async (c: V1Container): Promise<ResolvedContainer> => {
       // The service variables first: envFrom and env override them, and `$(VAR)` sees both (the kubelet's order).

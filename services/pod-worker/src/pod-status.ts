@@ -115,6 +115,8 @@ export function imagePullStatus(pod: V1Pod, container: string | undefined, waiti
   return {
     ...setOrRemove('reason', undefined, pod.status),
     ...setOrRemove('message', undefined, pod.status),
+    // When the node took the pod, as the kubelet writes it (activeDeadlineSeconds counts from it).
+    ...(pod.status?.startTime ? {} : { startTime: kubeTime(new Date()) }),
     containerStatuses: statuses(pod.spec?.containers ?? [], initFails ? 'PodInitializing' : 'ContainerCreating'),
     ...(inits.length ? { initContainerStatuses: statuses(inits, 'PodInitializing') } : {}),
   };

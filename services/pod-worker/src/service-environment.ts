@@ -18,6 +18,9 @@ export interface ServiceSummary {
   ports: ServicePort[];
 }
 
+/** How long after start() a pod may wait for the first list of Services (by default). */
+const SYNC_WAIT_MS = 10_000;
+
 /** Services of the default namespace whose variables every pod gets, enableServiceLinks or not (the kubelet's "master services"). */
 const MASTER_SERVICES = new Set(['kubernetes']);
 
@@ -31,10 +34,12 @@ const MASTER_SERVICES = new Set(['kubernetes']);
  * clients (client-go, the Kubernetes client libraries) read
  * `KUBERNETES_SERVICE_HOST` and `_PORT` and fail without them.
  *
- * Until the first list arrives, a pod waits for it (bounded), then fails
- * with KUBE_API and is retried, as the kubelet refuses to start containers
- * before its informer has synced: a pod started without its variables would
- * keep that environment for good.
+ * Until the first list arrives, a pod waits for it, up to `syncWaitMs`
+ * (10 s) after `start()` (one deadline for the process, not a wait per pod: a
+ * Services list that RBAC refuses must not hold every pass for seconds), then
+ * fails with KUBE_API naming the list's last error and is retried, as the
+ * kubelet refuses to start containers before its informer has synced: a pod
+ * started without its variables would keep that environment for good.
  */
 export class ServiceEnvironment {
   readonly #client: KubeRestClient;
@@ -44,14 +49,21 @@ export class ServiceEnvironment {
   #loop: Promise<void> | undefined;
   #synced = false;
   #onSynced: (() => void)[] = [];
+  #syncDeadline = 0;
+  #lastError: unknown;
 
-  constructor(client: KubeRestClient, logger: Logger) {
+  readonly #syncWaitMs: number;
+
+  constructor(client: KubeRestClient, logger: Logger, options: { syncWaitMs?: number } = {}) {
     this.#client = client;
     this.#logger = logger.child({ component: 'service-environment' });
+    this.#syncWaitMs = options.syncWaitMs ?? SYNC_WAIT_MS;
   }
 
   start(): void {
-    this.#loop ??= runListWatch<ServiceObject>({
+    if (this.#loop) return;
+    this.#syncDeadline = Date.now() + this.#syncWaitMs;
+    this.#loop = runListWatch<ServiceObject>({
       client: this.#client,
       path: '/api/v1/services',
       onList: (items) => {
@@ -66,17 +78,24 @@ export class ServiceEnvironment {
       },
       logger: this.#logger,
       signal: this.#abort.signal,
+      onError: (err) => { this.#lastError = err; },
     });
   }
 
+  /** True once the Services were listed. */
+  get synced(): boolean {
+    return this.#synced;
+  }
+
   /**
-   * The variables for a pod in `namespace`; waits up to `maxWaitMs` for the
-   * first list, then throws KUBE_API (the caller retries the pod).
+   * The variables for a pod in `namespace`; before the first list, waits for
+   * it until the sync deadline, then throws KUBE_API (the caller retries the pod).
    */
-  async envFor(namespace: string, enableServiceLinks: boolean, maxWaitMs: number): Promise<Record<string, string>> {
-    if (!this.#synced) await this.#whenSynced(maxWaitMs);
+  async envFor(namespace: string, enableServiceLinks: boolean): Promise<Record<string, string>> {
+    if (!this.#synced) await this.#whenSynced(this.#syncDeadline - Date.now());
     if (!this.#synced) {
-      throw new VkError(ErrorCodes.KUBE_API, 'the cluster\'s Services have not been listed yet, so the containers\' service environment variables cannot be built (the pod-worker needs list and watch on services; see its log)');
+      const why = this.#lastError === undefined ? 'no answer yet' : `the last list failed: ${(this.#lastError as Error).message}`;
+      throw new VkError(ErrorCodes.KUBE_API, `the cluster's Services have not been listed (${why}), so the containers' service environment variables cannot be built; the pod-worker needs list and watch on services`);
     }
     const services = new Map<string, ServiceSummary>();
     for (const [name, s] of this.#byNamespace.get('default') ?? []) if (MASTER_SERVICES.has(name)) services.set(name, s);
@@ -91,6 +110,7 @@ export class ServiceEnvironment {
   }
 
   #whenSynced(maxWaitMs: number): Promise<void> {
+    if (maxWaitMs <= 0) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(done, maxWaitMs);
       const wake = (): void => done();
