@@ -649,7 +649,7 @@ describe('pod lifecycle: what the provider receives, provider-side changes, fail
     }
   });
 
-  it('applies an image change to a running pod in place, and keeps the pod running what it ran when the provider rejects the new image', async () => {
+  it('applies an image change to a running pod in place, keeps the pod running what it ran while the provider rejects the new image, and applies it once it can be had', async () => {
     await createPod('update', { containers: [{ name: 'c', image: 'nginx:1.26' }] });
     await waitPhase('update', 'Running');
     await env.kubectl('-n', NS, 'patch', 'pod', 'update', '-p', '{"spec":{"containers":[{"name":"c","image":"nginx:1.27"}]}}');
@@ -669,6 +669,11 @@ describe('pod lifecycle: what the provider receives, provider-side changes, fail
     assert.equal(kept.status?.phase, 'Running');
     assert.equal(kept.status?.containerStatuses?.[0]?.image, 'nginx:1.27', 'the status shows the image still running');
     assert.equal(env.mock.backend.get(refOf(kept))!.containers[0]!.image, 'nginx:1.27');
+
+    // The image can be had now: the change is tried again (the node resync) and applied, as the kubelet keeps pulling.
+    env.mock.backend.setFaults({ rejectImages: [] });
+    await waitFor('the refused image applied once it can be had', async () => env.mock.backend.get(refOf(kept))?.containers[0]?.image === 'registry.example/missing:2', { timeoutMs: 60_000 });
+    await waitFor('the status shows it', async () => (await getPod('update'))?.status?.containerStatuses?.[0]?.image === 'registry.example/missing:2');
   });
 
   it('ends an ephemeral container (kubectl debug) at once with a Warning Event and a terminated status saying why, and the pod keeps running', async () => {

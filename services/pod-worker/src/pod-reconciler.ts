@@ -127,6 +127,7 @@ export class PodReconciler {
         throw isPermanent(err) ? new UnrecoverableError((err as Error).message) : err;
       }
     }
+    let updatePending = false;
     if (imageChanged(pod, provided)) {
       // The one in-place spec change Kubernetes allows on a running pod that a provider can apply.
       try {
@@ -134,9 +135,11 @@ export class PodReconciler {
         provided = (await provider.getPod(ref)) ?? provided;
       } catch (err) {
         await this.#updateFailed(pod, err);
-        // A change that can never be applied (image rejected, invalid spec) is not retried: the pod keeps running
-        // what it ran, its status below says so, and the next spec change brings a pass of its own.
+        // A change the provider refuses (an image it cannot get, an invalid spec): the pod keeps running what it
+        // ran and its status below says so; the status record names no generation, so the node resync tries the
+        // change again every interval, as the kubelet keeps trying to pull an image, until it can be applied.
         if (!isPermanent(err) && !hasCode(err, ErrorCodes.PROVIDER_IMAGE_PULL)) throw err;
+        updatePending = true;
       }
     }
     for (const c of pod.spec?.ephemeralContainers ?? []) {
@@ -145,7 +148,7 @@ export class PodReconciler {
     }
     let written: 'done' | 'gone' | 'left';
     try {
-      written = await this.#writeStatus(pod, provided, maybeStale);
+      written = await this.#writeStatus(pod, provided, { maybeStale, updatePending });
     } catch (err) {
       // Refused for good (RBAC without pods/status, a provider value the API server rejects): said on the pod, and
       // not retried until something changes (the node resync tries again, and says it again).
@@ -293,8 +296,11 @@ export class PodReconciler {
    * the cache may not show our own last write yet. Then, when the status
    * record says the status was already written from exactly this provider
    * state at this generation, the write is skipped instead of repeated.
+   * `updatePending`: a spec change the provider refused; the record then
+   * names no generation, so that the node resync gives the pod a pass.
    */
-  async #writeStatus(pod: V1Pod, provided: ProviderPod, maybeStale: boolean): Promise<'done' | 'gone' | 'left'> {
+  async #writeStatus(pod: V1Pod, provided: ProviderPod, options: { maybeStale: boolean; updatePending: boolean }): Promise<'done' | 'gone' | 'left'> {
+    const { maybeStale, updatePending } = options;
     let recorded = false;
     const written = await this.#writeVersioned(pod, async (version, reread) => {
       const desired = desiredPodStatus(version, provided, new Date().toISOString());
@@ -313,7 +319,8 @@ export class PodReconciler {
       await this.#o.digests.delete(provided.ref.uid);
       return 'left';
     }
-    if (!recorded) await this.#o.digests.set(provided, written.metadata?.generation);
+    // No generation while a spec change waits to be applied: the node resync then gives the pod a pass.
+    if (!recorded || updatePending) await this.#o.digests.set(provided, updatePending ? undefined : written.metadata?.generation);
     return 'done';
   }
 
