@@ -37,6 +37,20 @@ describe('kubelet-api routes', () => {
   });
   afterEach(() => app.close());
 
+  it('answers a known path asked with another method 405 naming the methods it takes, and an unknown path 404, as the kubelet does', async () => {
+    const wrong = await app.inject({ method: 'DELETE', url: '/containerLogs/ns/p/app?follow=true' });
+    assert.equal(wrong.statusCode, 405);
+    assert.equal(wrong.headers.allow, 'GET, HEAD');
+    assert.match(wrong.body, /^405: Method Not Allowed: DELETE \/containerLogs\/ns\/p\/app \(allowed: GET, HEAD\)/);
+    const put = await app.inject({ method: 'PUT', url: '/stats/summary' });
+    assert.equal(put.statusCode, 405);
+    assert.match(String(put.headers.allow), /GET/);
+    assert.match(String(put.headers.allow), /POST/);
+    const unknown = await app.inject({ method: 'DELETE', url: '/no/such/path' });
+    assert.equal(unknown.statusCode, 404);
+    assert.equal(unknown.body, '404 page not found: DELETE /no/such/path\n');
+  });
+
   it('reads log switches as the kubelet decodes them: empty or any word but false and 0 is true', async () => {
     for (const [query, follow] of [['follow', true], ['follow=', true], ['follow=True', true], ['follow=yes', true], ['follow=FALSE', false], ['follow=0', false], ['', false]] as const) {
       const res = await app.inject({ url: `/containerLogs/ns/p/app?${query}` });
