@@ -6,7 +6,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { V1Pod } from '@kubernetes/client-node';
 import { POD_JOB_NAME, podJobOptions, podQueueName, type PodJobData } from '@vk-ts/core';
-import { ServiceProcess, freePort, issueServingCert, waitFor } from '@vk-ts/testbed';
+import { ServiceProcess, freePort, issueServingCert, tokenKubeconfig, waitFor } from '@vk-ts/testbed';
 import { env } from './fixtures.ts';
 
 async function get(url: string): Promise<{ status: number; body: string }> {
@@ -66,6 +66,43 @@ describe('every service', () => {
       }
     });
   }
+
+  it('pod-worker whose ServiceAccount may not list Services says so on /readyz and on the pod, which waits instead of starting without its variables', async () => {
+    const node = 'svc-no-services';
+    const cfg = join(mkdtempSync(join(tmpdir(), 'vk-svc-')), 'mock.toml');
+    writeFileSync(cfg, `endpoint = "${env.mockUrl}"\n`);
+    // Everything a worker needs except services.
+    await env.kubectl('create', 'serviceaccount', 'no-services');
+    await env.kubectl('create', 'clusterrole', 'no-services', '--verb=get,list,watch,patch,delete,create', '--resource=pods,pods/status,configmaps,secrets,events');
+    await env.kubectl('create', 'clusterrolebinding', 'no-services', '--clusterrole=no-services', '--serviceaccount=default:no-services');
+    const kubeconfig = tokenKubeconfig(env.controlPlane.kubeconfigPath, (await env.kubectl('create', 'token', 'no-services')).trim());
+    const port = await freePort();
+    const worker = ServiceProcess.start('pod-worker', ['--kubeconfig', kubeconfig, '--redis-url', env.redis.url, '--nodename', node, '--provider-config', cfg, '--health-port', String(port), '--health-host', '127.0.0.1']);
+    const connection = new Redis(env.redis.url, { maxRetriesPerRequest: null });
+    const queue = new Queue<PodJobData>(podQueueName(node), { connection });
+    const pod = await env.client.create<V1Pod>('/api/v1/namespaces/default/pods', {
+      apiVersion: 'v1', kind: 'Pod', metadata: { name: 'needs-services' },
+      spec: { nodeName: node, automountServiceAccountToken: false, tolerations: [{ key: 'virtual-kubelet.io/provider', operator: 'Exists' }], containers: [{ name: 'c', image: 'busybox' }] },
+    });
+    try {
+      await waitFor('/readyz naming services', async () => /not ready: services/.test((await get(`http://127.0.0.1:${port}/readyz`)).body));
+      const data: PodJobData = { namespace: 'default', name: 'needs-services', uid: pod.metadata!.uid!, resourceVersion: pod.metadata!.resourceVersion!, op: 'create' };
+      await queue.add(POD_JOB_NAME, data, podJobOptions(data));
+      const held = await waitFor('the pod held with the reason', async () => {
+        const p = await env.client.get<V1Pod>('/api/v1/namespaces/default/pods/needs-services');
+        return p.status?.reason === 'CreateContainerConfigError' ? p : undefined;
+      }, { timeoutMs: 30_000 });
+      assert.equal(held.status!.phase, 'Pending');
+      assert.match(held.status!.message!, /services is forbidden.*needs list and watch on services/);
+      assert.equal(env.mock.backend.list(node).length, 0, 'not started without its variables');
+    } finally {
+      await worker.stop();
+      await queue.obliterate({ force: true });
+      await queue.close();
+      connection.disconnect();
+      await env.client.delete('/api/v1/namespaces/default/pods/needs-services', { apiVersion: 'v1', kind: 'DeleteOptions', gracePeriodSeconds: 0 }).catch(() => undefined);
+    }
+  });
 
   it('pod-worker given SIGTERM in the middle of a slow provider call finishes the pass before it exits 0', async () => {
     const node = 'svc-drain';

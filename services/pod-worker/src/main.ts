@@ -166,7 +166,12 @@ const worker = new Worker<PodJobData>(podQueueName(opts.nodename), processJob, {
 });
 worker.on('error', (err) => logger.warn({ err }, 'worker error'));
 
-const health = new HealthServer({ host: opts.healthHost, port: opts.healthPort, registry, readiness: { queue: () => worker.isRunning(), redis: () => redis.status === 'ready' }, logger });
+const health = new HealthServer({ host: opts.healthHost, port: opts.healthPort, registry, readiness: {
+  queue: () => worker.isRunning(),
+  redis: () => redis.status === 'ready',
+  // Without the first list of Services (RBAC refusing it, say) no pod can be created: said here, not only on each pod.
+  services: () => services.synced,
+}, logger });
 installGracefulShutdown({
   logger,
   timeoutMs: opts.shutdownTimeoutMs,
