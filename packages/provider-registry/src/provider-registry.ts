@@ -113,7 +113,7 @@ export function validateProviderConfig(provider: string, config: Record<string, 
     if (typeof endpoint === 'string') checkEndpoint(`${key}.endpoint`, endpoint, problems);
     return;
   }
-  problems.add(key, `unknown provider "${provider}" (known: ${PROVIDER_NAMES.join(', ')})`);
+  checkProviderName(provider, key, problems);
 }
 
 /** A flat provider schema's errors, each naming the key, the value given and what is expected. */

@@ -8,7 +8,7 @@ import { DEADLINE_EXCEEDED_MESSAGE, activeDeadlineAt } from './active-deadline.t
 import { forgetPod } from './forget-pod.ts';
 import { PodResolver } from './pod-resolver.ts';
 import {
-  EPHEMERAL_CONTAINER_MESSAGE, EPHEMERAL_CONTAINER_REASON, changedStatusFields, desiredPodStatus, endedPodStatus, imagePullStatus, kubeTime,
+  EPHEMERAL_CONTAINER_MESSAGE, EPHEMERAL_CONTAINER_REASON, changedStatusFields, desiredPodStatus, endedPodStatus, imagePullStatus, startTimeIfUnset,
 } from './pod-status.ts';
 import type { PodCache } from './pod-cache.ts';
 import type { RootCaBundles } from './root-ca-bundles.ts';
@@ -414,7 +414,8 @@ export class PodReconciler {
     const reason = invalid ? 'InvalidPodSpec' : missingRef || kubeApi ? 'CreateContainerConfigError' : 'ProviderFailed';
     // The same failure as the pod already shows (a pod held Pending, tried again at every node resync): said once,
     // not again at every try, where a 500-replica Deployment would cost 1,000 writes a minute.
-    const repeated = pod.status?.reason === reason && pod.status.message === message;
+    const shows = (p: V1Pod): boolean => p.status?.reason === reason && p.status.message === message;
+    const repeated = shows(pod);
     if (kubeApi && !repeated) await this.#event(pod, 'Warning', 'Failed', `Cannot prepare the pod's containers: ${message}`);
     else if (!missingRef && !repeated) await this.#event(pod, 'Warning', invalid ? 'InvalidPodSpec' : 'ProviderCreateFailed', `Cannot create pod in provider: ${message}`);
     // A missing ConfigMap or Secret, or an API server that refuses or fails what the pod needs, is waited for,
@@ -431,10 +432,8 @@ export class PodReconciler {
       });
     }
     await this.#writeVersioned(pod, async (version) => {
-      if (!final && version.status?.reason === reason && version.status.message === message) return undefined;
-      // The start time is when the node took the pod, as the kubelet writes it; activeDeadlineSeconds counts from it.
-      const startTime = version.status?.startTime ? {} : { startTime: kubeTime(new Date()) };
-      return (final ? { phase: 'Failed', reason, message, ...startTime } : { reason, message, ...startTime }) as PodStatus;
+      if (!final && shows(version)) return undefined;
+      return { ...(final ? { phase: 'Failed' } : {}), reason, message, ...startTimeIfUnset(version) } as PodStatus;
     })
       .catch((e: unknown) => this.#o.logger.warn({ err: e }, 'cannot write failure status'));
     if (killFailed !== undefined) throw killFailed;

@@ -115,11 +115,19 @@ export function imagePullStatus(pod: V1Pod, container: string | undefined, waiti
   return {
     ...setOrRemove('reason', undefined, pod.status),
     ...setOrRemove('message', undefined, pod.status),
-    // When the node took the pod, as the kubelet writes it (activeDeadlineSeconds counts from it).
-    ...(pod.status?.startTime ? {} : { startTime: kubeTime(new Date()) }),
+    ...startTimeIfUnset(pod),
     containerStatuses: statuses(pod.spec?.containers ?? [], initFails ? 'PodInitializing' : 'ContainerCreating'),
     ...(inits.length ? { initContainerStatuses: statuses(inits, 'PodInitializing') } : {}),
   };
+}
+
+/**
+ * `{ startTime: now }` for a pod that has none yet, else nothing: the time the
+ * node took the pod, as the kubelet writes it also for a pod held Pending
+ * (activeDeadlineSeconds counts from it).
+ */
+export function startTimeIfUnset(pod: V1Pod): { startTime?: string } {
+  return pod.status?.startTime ? {} : { startTime: kubeTime(new Date()) };
 }
 
 /** A container that has not started: waiting, with `waiting`'s reason. */
