@@ -31,6 +31,13 @@ export class ConfigProblems {
     return n;
   }
 
+  /** `raw` as any finite number (`hint` says what its range means, e.g. "<= 0: no limit"); a problem is added when it is not one. */
+  finiteNumber(key: string, raw: string | number, hint: string): number {
+    const n = toNumber(raw);
+    if (!Number.isFinite(n)) this.add(key, `must be a number (${hint}), got "${raw}"`);
+    return n;
+  }
+
   /**
    * A switch: `true` as given by a bare flag, or text from `--flag=<value>` or
    * the environment. true/1/yes/on and false/0/no/off (any case) are read; an

@@ -221,7 +221,8 @@ export function resolveAgentSettings(flags: RawAgentFlags): AgentSettings {
     clusterDomain: flags.clusterDomain,
     startupTimeoutMs: parseDurationMs('--startup-timeout', flags.startupTimeout, problems),
     healthPort: problems.integer('--health-port', flags.healthPort, 0, 65535),
-    kubeApiQps: parseKubeApiQps(flags.kubeApiQps, problems),
+    // <= 0 turns the client-side limit off (as --help says), so there is no minimum.
+    kubeApiQps: problems.finiteNumber('--kube-api-qps', flags.kubeApiQps, '<= 0: no limit'),
     kubeApiBurst: problems.integer('--kube-api-burst', flags.kubeApiBurst, 1),
     nodeLeaseDurationSeconds: problems.integer('--node-lease-duration-seconds', flags.nodeLeaseDurationSeconds, 1),
     nodeLeaseRenewIntervalSeconds: problems.number('--node-lease-renew-interval-seconds', flags.nodeLeaseRenewIntervalSeconds, 0.1),
@@ -342,13 +343,6 @@ function checkLabel(key: string, k: string, v: string, problems: ConfigProblems)
   if (!LABEL_KEY.test(k)) problems.add(key, `"${k}" is not a valid label key`);
   else if (prefix.length > 253 || name.length > 63) problems.add(key, `label key "${k}" is too long (prefix at most 253 characters, name at most 63)`);
   if (!LABEL_VALUE.test(v) || v.length > 63) problems.add(key, `"${v}" is not a valid label value for "${k}"`);
-}
-
-/** Any number; <= 0 turns the client-side limit off (as --help says), so there is no minimum. */
-function parseKubeApiQps(raw: string | number, problems: ConfigProblems): number {
-  const qps = Number(String(raw).trim() || NaN);
-  if (!Number.isFinite(qps)) problems.add('--kube-api-qps', `must be a number (<= 0: no limit), got "${raw}"`);
-  return qps;
 }
 
 /** `30s`, `2m`, `1h`, `500ms` or a bare number of seconds. */

@@ -54,9 +54,8 @@ const problems = new ConfigProblems();
 const providerConfig = raw.providerConfig ? readProviderConfig(raw.providerConfig, '--provider-config', problems) : {};
 validateProviderConfig(raw.provider, providerConfig, '--provider-config', problems);
 if (!isIP(raw.internalIp)) problems.add('--internal-ip', `"${raw.internalIp}" is not an IP address`);
-// Any number; <= 0 turns the client-side limit off (as --help says), so there is no minimum.
-const kubeApiQps = Number(String(raw.kubeApiQps).trim() || NaN);
-if (!Number.isFinite(kubeApiQps)) problems.add('--kube-api-qps', `must be a number (<= 0: no limit), got "${raw.kubeApiQps}"`);
+// <= 0 turns the client-side limit off (as --help says), so there is no minimum.
+const kubeApiQps = problems.finiteNumber('--kube-api-qps', raw.kubeApiQps, '<= 0: no limit');
 const opts = {
   ...raw,
   concurrency: problems.integer('--concurrency', raw.concurrency, 1),
